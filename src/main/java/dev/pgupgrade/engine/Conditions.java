@@ -1,0 +1,49 @@
+package dev.pgupgrade.engine;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Kubernetes-style conditions: lastTransitionTime moves only when the condition's status does. */
+public final class Conditions {
+    public static final String READY = "Ready";
+    public static final String PROGRESSING = "Progressing";
+    public static final String FAILED = "Failed";
+
+    private Conditions() {
+    }
+
+    public static List<Condition> set(List<Condition> conditions, String type, boolean status, String reason,
+                                      String message, Long generation, String now) {
+        List<Condition> result = new ArrayList<>();
+        Condition previous = null;
+        for (Condition c : conditions) {
+            if (type.equals(c.getType())) {
+                previous = c;
+            } else {
+                result.add(c);
+            }
+        }
+        String value = status ? "True" : "False";
+        String since = previous != null && value.equals(previous.getStatus()) && previous.getLastTransitionTime() != null
+                ? previous.getLastTransitionTime() : now;
+        result.add(new ConditionBuilder().withType(type).withStatus(value).withReason(reason).withMessage(message)
+                .withObservedGeneration(generation).withLastTransitionTime(since).build());
+        result.sort(java.util.Comparator.comparingInt(c -> order(c.getType())));
+        return result;
+    }
+
+    public static Condition find(List<Condition> conditions, String type) {
+        return conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    private static int order(String type) {
+        return switch (type) {
+            case READY -> 0;
+            case PROGRESSING -> 1;
+            case FAILED -> 2;
+            default -> 3;
+        };
+    }
+}

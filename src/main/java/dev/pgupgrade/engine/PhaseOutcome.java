@@ -1,0 +1,21 @@
+package dev.pgupgrade.engine;
+
+import dev.pgupgrade.steps.ScriptResult;
+
+/** How the work of one phase ended, as the runner saw it. */
+public sealed interface PhaseOutcome {
+    /** The phase had nothing to do (no services declared, say). */
+    record Skipped(String reason) implements PhaseOutcome {
+    }
+
+    /** The platform or runner cannot do this phase for this spec; the upgrade fails with the reason. */
+    record Refused(String reason) implements PhaseOutcome {
+    }
+
+    /**
+     * The step ran. {@code result} is null when it left no readable result; {@code problem} then says
+     * what the runner saw (timed out, vanished), in words safe for status.
+     */
+    record Ran(int exitCode, ScriptResult result, String problem) implements PhaseOutcome {
+    }
+}

@@ -1,0 +1,119 @@
+package dev.pgupgrade.engine;
+
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.SecretKeyRef;
+import dev.pgupgrade.api.ServiceSpec;
+import dev.pgupgrade.api.TargetSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checks a resource before anything is touched. The CRD schema says the same for the API server;
+ * this is the copy every driver runs, because the local runner has no API server and a cluster's
+ * schema may be older than the operator. Each problem names its field.
+ */
+public final class SpecValidator {
+    /** Step names append "-schema-check-NN" to the resource name, and a Job name must fit in 63 characters. */
+    public static final int MAX_NAME_LENGTH = 40;
+    private static final String DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+    private static final int MAX_SERVICES = 50;
+
+    private SpecValidator() {
+    }
+
+    public static List<String> problems(PostgresUpgrade upgrade) {
+        List<String> problems = new ArrayList<>();
+        String name = upgrade.getMetadata() == null ? null : upgrade.getMetadata().getName();
+        if (name == null || name.isEmpty()) {
+            problems.add("metadata.name: required");
+        } else if (!name.matches(DNS_LABEL) || name.length() > MAX_NAME_LENGTH) {
+            problems.add("metadata.name: must be lower-case letters, digits and '-', at most " + MAX_NAME_LENGTH + " characters");
+        }
+        PostgresUpgradeSpec spec = upgrade.getSpec();
+        if (spec == null) {
+            problems.add("spec: required");
+            return problems;
+        }
+        if (spec.getPlatform() == null) {
+            problems.add("spec.platform: required (direct or aptible)");
+        }
+        if (spec.getSource() == null) {
+            problems.add("spec.source: required");
+        } else {
+            secretRef(spec.getSource().getUrlSecretRef(), "spec.source.urlSecretRef", problems);
+        }
+        TargetSpec target = spec.getTarget();
+        if (target == null) {
+            problems.add("spec.target: required");
+        } else {
+            secretRef(target.getUrlSecretRef(), "spec.target.urlSecretRef", problems);
+            if (target.getVersion() == null || target.getVersion().isEmpty()) {
+                problems.add("spec.target.version: required (a major version such as \"17\")");
+            } else if (!target.getVersion().matches(TargetSpec.VERSION_PATTERN)) {
+                problems.add("spec.target.version: must be a major version such as \"17\" (not a minor version, range or tag), got \""
+                        + printable(target.getVersion()) + "\"");
+            }
+        }
+        services(spec.getServices(), problems);
+        Long timeout = spec.getStepTimeoutSeconds();
+        if (timeout != null && (timeout < 60 || timeout > 604800)) {
+            problems.add("spec.stepTimeoutSeconds: must be between 60 and 604800 (a week), got " + timeout);
+        }
+        return problems;
+    }
+
+    private static void services(List<ServiceSpec> services, List<String> problems) {
+        if (services.size() > MAX_SERVICES) {
+            problems.add("spec.services: at most " + MAX_SERVICES + " services");
+            return;
+        }
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < services.size(); i++) {
+            ServiceSpec s = services.get(i);
+            String at = "spec.services[" + i + "]";
+            if (s == null) {
+                problems.add(at + ": must not be empty");
+                continue;
+            }
+            if (!"Deployment".equals(s.getKind()) && !"StatefulSet".equals(s.getKind())) {
+                problems.add(at + ".kind: must be Deployment or StatefulSet");
+            }
+            if (s.getName() == null || !s.getName().matches(SecretKeyRef.NAME_PATTERN) || s.getName().length() > 253) {
+                problems.add(at + ".name: must be a Kubernetes object name");
+            } else if (!seen.add(s.getKind() + "/" + s.getName())) {
+                problems.add(at + ": " + s.getKind() + " " + s.getName() + " is listed twice");
+            }
+            if (s.getUrlSecretRef() != null) {
+                secretRef(s.getUrlSecretRef(), at + ".urlSecretRef", problems);
+            }
+        }
+    }
+
+    private static void secretRef(SecretKeyRef ref, String field, List<String> problems) {
+        if (ref == null) {
+            problems.add(field + ": required ({name, key} of a Secret)");
+            return;
+        }
+        if (ref.getName() == null || ref.getName().isEmpty()) {
+            problems.add(field + ".name: required");
+        } else if (!ref.getName().matches(SecretKeyRef.NAME_PATTERN) || ref.getName().length() > 253) {
+            problems.add(field + ".name: must be a Secret name (lower-case letters, digits, '-' and '.'), got \""
+                    + printable(ref.getName()) + "\"");
+        }
+        if (ref.getKey() == null || ref.getKey().isEmpty()) {
+            problems.add(field + ".key: required");
+        } else if (!ref.getKey().matches(SecretKeyRef.KEY_PATTERN) || ref.getKey().length() > 253
+                || ref.getKey().equals(".") || ref.getKey().equals("..")) {
+            problems.add(field + ".key: must be a Secret key (letters, digits, '-', '_' and '.'), got \"" + printable(ref.getKey()) + "\"");
+        }
+    }
+
+    /** Bad input is echoed back, but never with control characters (no newline games in logs). */
+    static String printable(String value) {
+        String cut = value.length() > 64 ? value.substring(0, 64) + "..." : value;
+        return cut.replaceAll("\\p{Cntrl}", "?");
+    }
+}

@@ -1,0 +1,207 @@
+package dev.pgupgrade.engine;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.StepState;
+import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.platform.DirectPlatform;
+import dev.pgupgrade.platform.PhaseWork;
+import dev.pgupgrade.platform.UpgradePlatform;
+import dev.pgupgrade.steps.StepSpec;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * The runbook as a pure function of the resource: spec + status + what a step reported -> the next
+ * status. No I/O: drivers (the local runner, the operator) do the work the engine asks for and store
+ * the status it returns. Every method returns a new status and leaves its argument alone.
+ *
+ * <p>Drivers follow one protocol, which keeps them crash-safe: {@link #initialize}; then, until the
+ * phase is terminal, ask for {@link #work}; for a step, store {@link #stepStarted} BEFORE starting it
+ * (the runner's start is idempotent by step name), and store {@link #phaseEnded} once it has ended.
+ */
+public final class UpgradeEngine {
+    private static final ObjectMapper COPIER = new ObjectMapper();
+    private final UpgradePlatform platform;
+
+    public UpgradeEngine(UpgradePlatform platform) {
+        this.platform = platform;
+    }
+
+    /** The status an upgrade starts with, or the one it has if it already started. */
+    public PostgresUpgradeStatus initialize(PostgresUpgrade upgrade, Instant now) {
+        PostgresUpgradeStatus current = upgrade.getStatus();
+        if (current != null && current.getPhase() != null) {
+            return copy(current);
+        }
+        PostgresUpgradeStatus status = new PostgresUpgradeStatus();
+        status.setPhase(PhaseMachine.first());
+        status.setAttempt(1);
+        status.setStartedAt(timestamp(now));
+        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
+        status.setMessage(describe(PhaseMachine.first(), upgrade));
+        return withConditions(status, upgrade, now);
+    }
+
+    /** What the current phase needs done. */
+    public PhaseWork work(PostgresUpgrade upgrade) {
+        Phase phase = upgrade.getStatus().getPhase();
+        if (phase.isTerminal()) {
+            throw new IllegalStateException("the upgrade is " + phase + ": nothing left to do");
+        }
+        return platform.work(phase, upgrade);
+    }
+
+    /** Whether the status already records {@code step} as started (so a restarted driver must not record it again). */
+    public static boolean isStarted(PostgresUpgradeStatus status, StepSpec step) {
+        StepStatus s = find(status, step.name());
+        return s != null && s.getState() == StepState.Running;
+    }
+
+    /** The intent to run {@code step}, to be stored before the step is started. */
+    public PostgresUpgradeStatus stepStarted(PostgresUpgrade upgrade, StepSpec step, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        StepStatus record = find(status, step.name());
+        if (record == null) {
+            record = new StepStatus();
+            record.setName(step.name());
+            status.getSteps().add(record);
+        }
+        record.setPhase(step.phase());
+        record.setAttempt(status.getAttempt());
+        record.setState(StepState.Running);
+        record.setStartedAt(timestamp(now));
+        return status;
+    }
+
+    /** Records how the current phase ended and moves to the phase that follows. */
+    public PostgresUpgradeStatus phaseEnded(PostgresUpgrade upgrade, PhaseOutcome outcome, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        Phase phase = status.getPhase();
+        Verdict verdict = StepJudge.judge(phase, upgrade.getSpec(), outcome);
+
+        String name = DirectPlatform.stepName(phase, status);
+        StepStatus record = find(status, name);
+        if (record == null) {
+            record = new StepStatus();
+            record.setName(name);
+            record.setPhase(phase);
+            record.setAttempt(status.getAttempt());
+            record.setStartedAt(timestamp(now));
+            status.getSteps().add(record);
+        }
+        record.setFinishedAt(timestamp(now));
+        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+        record.setState(outcome instanceof PhaseOutcome.Skipped ? StepState.Skipped
+                : verdict.ok() ? StepState.Succeeded : StepState.Failed);
+        record.setMessage(verdict.message());
+        record.setBytes(verdict.bytes());
+        record.setExpectedErrors(verdict.expectedErrors());
+        record.setUnexpectedErrors(verdict.unexpectedErrors());
+        record.setErrors(verdict.errors());
+        if (verdict.sourceVersion() != null) {
+            status.setSourceVersion(verdict.sourceVersion());
+            status.setTargetVersion(verdict.targetVersion());
+        }
+
+        Phase next = verdict.ok() ? PhaseMachine.next(phase, upgrade.getSpec()) : PhaseMachine.onFailure(phase, status);
+        status.setPhase(next);
+        if (!verdict.ok()) {
+            status.setFailedPhase(phase);
+        }
+        status.setMessage(verdict.ok() ? describe(next, upgrade) : failureMessage(phase, next, verdict.message()));
+        if (next.isTerminal()) {
+            status.setCompletedAt(timestamp(now));
+            if (next == Phase.Succeeded) {
+                status.setMessage(successMessage(status, now));
+            }
+        }
+        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
+        return withConditions(status, upgrade, now);
+    }
+
+    private PostgresUpgradeStatus withConditions(PostgresUpgradeStatus status, PostgresUpgrade upgrade, Instant now) {
+        Phase phase = status.getPhase();
+        Long generation = upgrade.getMetadata().getGeneration();
+        String at = now.truncatedTo(ChronoUnit.SECONDS).toString();
+        String message = status.getMessage();
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.READY, phase == Phase.Succeeded,
+                phase == Phase.Succeeded ? "UpgradeSucceeded" : phase.name(), message, generation, at));
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.PROGRESSING, !phase.isTerminal(),
+                phase.name(), message, generation, at));
+        boolean failed = phase == Phase.Failed || phase == Phase.RolledBack;
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.FAILED, failed,
+                failed ? status.getFailedPhase() + "Failed" : "NoFailure", failed ? message : "no failure", generation, at));
+        return status;
+    }
+
+    static String describe(Phase phase, PostgresUpgrade upgrade) {
+        String target = upgrade.getSpec().getTarget().getVersion();
+        return switch (phase) {
+            case Validating -> "Validating: checking that both servers answer and their versions fit";
+            case SchemaCheck -> "SchemaCheck: restoring the source's schema into a throwaway PostgreSQL " + target;
+            case ScalingDown -> "ScalingDown: recording the services' replicas and scaling them to zero";
+            case Dumping -> "Dumping: pg_dumpall of the source";
+            case Restoring -> "Restoring: loading the dump into the target";
+            case Repointing -> "Repointing: pointing the services at the target";
+            case ScalingUp -> "ScalingUp: scaling the services back to their recorded replicas";
+            case Analyzing -> "Analyzing: VACUUM ANALYZE in every database of the target";
+            case RollingBack -> "RollingBack: bringing the services back on the source";
+            case Succeeded -> "Succeeded";
+            case Failed -> "Failed";
+            case RolledBack -> "RolledBack";
+        };
+    }
+
+    private static String failureMessage(Phase failed, Phase next, String why) {
+        String what = failed + " failed: " + why + ".";
+        return switch (next) {
+            case RollingBack -> what + " Rolling back: the services return to the source, which was only ever read.";
+            case Failed -> what + " " + advice(failed);
+            default -> what;
+        };
+    }
+
+    private static String advice(Phase failed) {
+        return switch (failed) {
+            case Validating, SchemaCheck, ScalingDown, Dumping ->
+                    "Nothing was written to the source or the target. Fix the cause and run the upgrade again.";
+            case Restoring, Repointing ->
+                    "The source was only read and is intact; the target may hold a partial restore: drop the databases and roles it restored before running the upgrade again.";
+            case ScalingUp -> "The data is on the target and the services point at it: scale them up by hand.";
+            case Analyzing -> "The data is on the target and the services use it: run VACUUM ANALYZE on the target by hand.";
+            case RollingBack -> "The rollback did not finish: check the services and scale them back by hand.";
+            default -> "";
+        };
+    }
+
+    private static String successMessage(PostgresUpgradeStatus status, Instant now) {
+        Double seconds = durationSeconds(status.getStartedAt(), now);
+        return "Upgraded PostgreSQL " + status.getSourceVersion() + " to " + status.getTargetVersion()
+                + (seconds != null ? " in " + String.format(java.util.Locale.ROOT, "%.1f s", seconds) : "")
+                + ". The source was left as it was: decommission it when you no longer need it.";
+    }
+
+    static StepStatus find(PostgresUpgradeStatus status, String name) {
+        return status.getSteps().stream().filter(s -> name.equals(s.getName())).findFirst().orElse(null);
+    }
+
+    public static String timestamp(Instant instant) {
+        return instant.truncatedTo(ChronoUnit.MILLIS).toString();
+    }
+
+    private static Double durationSeconds(String startedAt, Instant now) {
+        if (startedAt == null) {
+            return null;
+        }
+        long millis = Duration.between(Instant.parse(startedAt), now).toMillis();
+        return Math.max(0, millis) / 1000.0;
+    }
+
+    static PostgresUpgradeStatus copy(PostgresUpgradeStatus status) {
+        return COPIER.convertValue(status, PostgresUpgradeStatus.class);
+    }
+}

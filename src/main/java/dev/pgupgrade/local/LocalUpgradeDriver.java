@@ -1,0 +1,100 @@
+package dev.pgupgrade.local;
+
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.engine.UpgradeEngine;
+import dev.pgupgrade.platform.PhaseWork;
+import dev.pgupgrade.runner.SecretUnavailableException;
+import dev.pgupgrade.runner.StepRunner;
+import dev.pgupgrade.runner.StepRunner.StepProgress;
+import dev.pgupgrade.steps.StepSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * Drives one upgrade to a terminal phase on this machine: the engine decides, the runner does, and
+ * every status the engine returns is stored (through {@code store}) before the next side effect, so a
+ * run killed at any point resumes from the stored status.
+ */
+public final class LocalUpgradeDriver {
+    /** Told about progress, for humans. */
+    public interface Listener {
+        default void stepStarting(StepSpec step) {
+        }
+
+        default void phaseEnded(PostgresUpgradeStatus before, PostgresUpgradeStatus after) {
+        }
+    }
+
+    private final UpgradeEngine engine;
+    private final StepRunner runner;
+    private final Consumer<PostgresUpgrade> store;
+    private final Listener listener;
+    private final Clock clock;
+    private final Duration pollInterval;
+
+    public LocalUpgradeDriver(UpgradeEngine engine, StepRunner runner, Consumer<PostgresUpgrade> store, Listener listener,
+                              Clock clock, Duration pollInterval) {
+        this.engine = engine;
+        this.runner = runner;
+        this.store = store;
+        this.listener = listener;
+        this.clock = clock;
+        this.pollInterval = pollInterval;
+    }
+
+    /** Runs until the upgrade is Succeeded, Failed or RolledBack, and returns it with its final status. */
+    public PostgresUpgrade run(PostgresUpgrade upgrade) throws InterruptedException {
+        save(upgrade, engine.initialize(upgrade, clock.instant()));
+        while (!upgrade.getStatus().getPhase().isTerminal()) {
+            PostgresUpgradeStatus before = upgrade.getStatus();
+            PhaseWork work = engine.work(upgrade);
+            PhaseOutcome outcome;
+            if (work instanceof PhaseWork.RunStep run) {
+                outcome = runStep(upgrade, run.step());
+            } else if (work instanceof PhaseWork.NothingToDo nothing) {
+                outcome = new PhaseOutcome.Skipped(nothing.reason());
+            } else {
+                outcome = new PhaseOutcome.Refused(((PhaseWork.Unsupported) work).reason());
+            }
+            save(upgrade, engine.phaseEnded(upgrade, outcome, clock.instant()));
+            listener.phaseEnded(before, upgrade.getStatus());
+        }
+        return upgrade;
+    }
+
+    private PhaseOutcome runStep(PostgresUpgrade upgrade, StepSpec step) throws InterruptedException {
+        if (!UpgradeEngine.isStarted(upgrade.getStatus(), step)) {
+            save(upgrade, engine.stepStarted(upgrade, step, clock.instant()));  // intent first
+        }
+        listener.stepStarting(step);
+        while (true) {
+            try {
+                runner.start(step);
+            } catch (SecretUnavailableException e) {
+                return new PhaseOutcome.Refused(e.getMessage());
+            }
+            StepProgress progress = runner.poll(step);
+            while (progress instanceof StepProgress.Running) {
+                Thread.sleep(pollInterval.toMillis());
+                progress = runner.poll(step);
+            }
+            if (progress instanceof StepProgress.Finished finished) {
+                return finished.outcome();
+            }
+            StepProgress.Lost lost = (StepProgress.Lost) progress;
+            if (!step.rerunnable()) {
+                return new PhaseOutcome.Ran(-1, null, lost.what()
+                        + "; this step writes to the target, so it is not started again by itself");
+            }
+            runner.discard(step);  // it only read, or wrote its own files: running it again is harmless
+        }
+    }
+
+    private void save(PostgresUpgrade upgrade, PostgresUpgradeStatus status) {
+        upgrade.setStatus(status);
+        store.accept(upgrade);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.pgupgrade.local;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.pgupgrade.api.PostgresUpgrade;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * Reads a PostgresUpgrade manifest (YAML or JSON) strictly: an unknown field is an error, since a
+ * misspelt option silently ignored is how upgrades go wrong. Errors name the field.
+ */
+public final class ManifestLoader {
+    private static final long MAX_BYTES = 1024 * 1024;
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    private ManifestLoader() {
+    }
+
+    public static PostgresUpgrade load(Path file) throws InvalidInputException {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(file + ": no such file");
+        }
+        try {
+            if (Files.size(file) > MAX_BYTES) {
+                throw new InvalidInputException(file + ": larger than 1 MiB, not a PostgresUpgrade manifest");
+            }
+            JsonNode tree = YAML.readTree(file.toFile());
+            if (tree == null || !tree.isObject()) {
+                throw new InvalidInputException(file + ": not a YAML or JSON object");
+            }
+            expect(tree, "apiVersion", PostgresUpgrade.API_VERSION);
+            expect(tree, "kind", "PostgresUpgrade");
+            return YAML.treeToValue(tree, PostgresUpgrade.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new InvalidInputException(path(e) + ": unknown field (known here: "
+                    + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")) + ")");
+        } catch (InvalidFormatException e) {
+            String allowed = e.getTargetType() != null && e.getTargetType().isEnum()
+                    ? ": must be one of " + Arrays.stream(e.getTargetType().getEnumConstants())
+                        .map(c -> ((Enum<?>) c).name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(", "))
+                    : ": has the wrong type";
+            throw new InvalidInputException(path(e) + allowed);
+        } catch (JsonMappingException e) {
+            throw new InvalidInputException(path(e) + ": " + e.getOriginalMessage().split("\n")[0]);
+        } catch (JsonProcessingException e) {
+            throw new InvalidInputException(file + ": not valid YAML (line " + e.getLocation().getLineNr() + ")");
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static void expect(JsonNode tree, String field, String value) throws InvalidInputException {
+        JsonNode node = tree.get(field);
+        if (node == null || !value.equals(node.asText())) {
+            throw new InvalidInputException(field + ": must be " + value);
+        }
+    }
+
+    private static String path(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getFieldName() != null) {
+                if (sb.length() > 0) {
+                    sb.append('.');
+                }
+                sb.append(ref.getFieldName());
+            } else if (ref.getIndex() >= 0) {
+                sb.append('[').append(ref.getIndex()).append(']');
+            }
+        }
+        return sb.length() == 0 ? "(manifest)" : sb.toString();
+    }
+}

@@ -1,0 +1,65 @@
+package dev.pgupgrade.platform;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.StepScripts;
+import dev.pgupgrade.steps.StepSpec;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Any PostgreSQL server reachable by URL. The database phases are step scripts; the service phases
+ * (Deployments and StatefulSets) need the Kubernetes API and are done by the operator's driver.
+ */
+public final class DirectPlatform implements UpgradePlatform {
+    /** A step runs at most this long unless the spec says otherwise. */
+    public static final Duration DEFAULT_STEP_TIMEOUT = Duration.ofHours(6);
+
+    @Override
+    public PhaseWork work(Phase phase, PostgresUpgrade upgrade) {
+        PostgresUpgradeSpec spec = upgrade.getSpec();
+        return switch (phase) {
+            case Validating -> run(upgrade, phase, StepScripts.VALIDATE, true, source(spec), target(spec));
+            case SchemaCheck -> run(upgrade, phase, StepScripts.SCHEMA_CHECK, true, source(spec),
+                    Map.of("TARGET_MAJOR", EnvValue.of(spec.getTarget().getVersion())));
+            case Dumping -> run(upgrade, phase, StepScripts.DUMP, true, source(spec), target(spec));
+            // A second restore over a half-finished one would fail on, or duplicate, what the first wrote.
+            case Restoring -> run(upgrade, phase, StepScripts.RESTORE, false, target(spec));
+            case Analyzing -> run(upgrade, phase, StepScripts.ANALYZE, true, target(spec));
+            case ScalingDown, Repointing, ScalingUp, RollingBack -> spec.getServices().isEmpty()
+                    ? new PhaseWork.NothingToDo("no services declared")
+                    : new PhaseWork.Unsupported("spec.services: scaling and repointing Kubernetes services needs the operator");
+            case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
+        };
+    }
+
+    /** Deterministic per phase and attempt, so that a restarted driver finds the step it started. */
+    public static String stepName(Phase phase, PostgresUpgradeStatus status) {
+        int attempt = status == null || status.getAttempt() == null ? 1 : status.getAttempt();
+        return phase.stepName() + "-" + attempt;
+    }
+
+    private static Map<String, EnvValue> source(PostgresUpgradeSpec spec) {
+        return Map.of("SOURCE_URL", EnvValue.secret(spec.getSource().getUrlSecretRef(), "spec.source.urlSecretRef"));
+    }
+
+    private static Map<String, EnvValue> target(PostgresUpgradeSpec spec) {
+        return Map.of("TARGET_URL", EnvValue.secret(spec.getTarget().getUrlSecretRef(), "spec.target.urlSecretRef"));
+    }
+
+    @SafeVarargs
+    private static PhaseWork run(PostgresUpgrade upgrade, Phase phase, String script, boolean rerunnable,
+                                 Map<String, EnvValue>... envs) {
+        Map<String, EnvValue> env = new HashMap<>();
+        for (Map<String, EnvValue> part : envs) {
+            env.putAll(part);
+        }
+        Long timeout = upgrade.getSpec().getStepTimeoutSeconds();
+        Duration limit = timeout == null ? DEFAULT_STEP_TIMEOUT : Duration.ofSeconds(timeout);
+        return new PhaseWork.RunStep(new StepSpec(stepName(phase, upgrade.getStatus()), phase, script, env, limit, rerunnable));
+    }
+}

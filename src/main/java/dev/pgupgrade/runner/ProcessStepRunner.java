@@ -1,0 +1,234 @@
+package dev.pgupgrade.runner;
+
+import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.steps.StepSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each step as a local bash process. Everything about a step lives in files named after it in
+ * {@code WORK_DIR/steps}, so a runner that restarts (after its JVM was killed) finds out about the
+ * steps an earlier one started:
+ * <ul>
+ *   <li>{@code NAME.pid}: the step was started (pid and start time);</li>
+ *   <li>{@code NAME.exit}: it ended, with this exit code (written by the wrapper shell);</li>
+ *   <li>{@code NAME.result.json}: what the script reported; {@code NAME.log}: its output.</li>
+ * </ul>
+ * Secrets reach the script only through its environment, never its command line.
+ */
+public final class ProcessStepRunner implements StepRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(ProcessStepRunner.class);
+    /** Runs the script and records its exit code atomically; the arguments are paths only. */
+    private static final String WRAPPER =
+            "bash \"$1\"; rc=$?; printf '%s\\n' \"$rc\" > \"$2.tmp\" && mv -f \"$2.tmp\" \"$2\"; exit \"$rc\"";
+    private static final String TIMED_OUT = "timeout";
+    /** Variables of the runner's own environment that steps may see; everything else is withheld. */
+    private static final List<String> INHERITED = List.of("PATH", "HOME", "TMPDIR", "LANG", "PGUPGRADE_SERVER_USER");
+
+    private final Path workDir;
+    private final Path stepsDir;
+    private final Path scriptsDir;
+    private final SecretResolver secrets;
+    private final Map<String, String> localEnv;
+    private final Clock clock;
+    private final Map<String, Process> children = new ConcurrentHashMap<>();
+
+    /**
+     * @param localEnv extra variables for every step on this machine (e.g. TARGET_SERVER_BINDIR)
+     */
+    public ProcessStepRunner(Path workDir, Path scriptsDir, SecretResolver secrets, Map<String, String> localEnv, Clock clock) {
+        this.workDir = workDir;
+        this.stepsDir = workDir.resolve("steps");
+        this.scriptsDir = scriptsDir;
+        this.secrets = secrets;
+        this.localEnv = Map.copyOf(localEnv);
+        this.clock = clock;
+        try {
+            Files.createDirectories(stepsDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + stepsDir, e);
+        }
+    }
+
+    @Override
+    public void start(StepSpec step) throws SecretUnavailableException {
+        if (Files.exists(file(step, "exit")) || Files.exists(file(step, "pid"))) {
+            LOG.debug("step {} was already started", step.name());
+            return;
+        }
+        Map<String, String> env = environment(step);
+        try {
+            Files.deleteIfExists(file(step, "result.json"));
+            ProcessBuilder builder = new ProcessBuilder("bash", "-c", WRAPPER, "pgupgrade-step",
+                    scriptsDir.resolve(step.script()).toString(), file(step, "exit").toString());
+            builder.environment().clear();
+            builder.environment().putAll(env);
+            builder.directory(workDir.toFile());
+            builder.redirectErrorStream(true);
+            builder.redirectOutput(ProcessBuilder.Redirect.appendTo(file(step, "log").toFile()));
+            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            Process process = builder.start();
+            children.put(step.name(), process);
+            writeAtomically(file(step, "pid"), process.pid() + " " + clock.millis() + "\n");
+            LOG.info("started step {} ({}) as pid {}", step.name(), step.script(), process.pid());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start step " + step.name(), e);
+        }
+    }
+
+    @Override
+    public StepProgress poll(StepSpec step) {
+        Optional<StepProgress> finished = finished(step);
+        if (finished.isPresent()) {
+            return finished.get();
+        }
+        Optional<ProcessHandle> process = liveProcess(step);
+        if (process.isEmpty()) {
+            // The wrapper writes the exit file just before it ends: look once more before calling it lost.
+            return finished(step).orElseGet(() -> new StepProgress.Lost(
+                    "step " + step.name() + " stopped without recording how it ended (its process was killed)"));
+        }
+        Duration running = Duration.ofMillis(clock.millis() - startedMillis(step));
+        if (running.compareTo(step.timeout()) > 0) {
+            LOG.warn("step {} ran longer than {} s: stopping it", step.name(), step.timeout().toSeconds());
+            kill(process.get());
+            writeAtomically(file(step, "exit"), TIMED_OUT + "\n");
+            return finished(step).orElseThrow();
+        }
+        return new StepProgress.Running();
+    }
+
+    @Override
+    public void discard(StepSpec step) {
+        for (String suffix : List.of("pid", "exit", "result.json")) {
+            try {
+                Files.deleteIfExists(file(step, suffix));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        children.remove(step.name());
+    }
+
+    /** Stops every step this runner started (on Ctrl-C), so nothing keeps writing behind the user's back. */
+    public void stopAll() {
+        children.values().forEach(p -> kill(p.toHandle()));
+    }
+
+    /** The log a step wrote, for humans. */
+    public Path logFile(StepSpec step) {
+        return file(step, "log");
+    }
+
+    private Optional<StepProgress> finished(StepSpec step) {
+        Path exit = file(step, "exit");
+        if (!Files.exists(exit)) {
+            return Optional.empty();
+        }
+        String code = read(exit).trim();
+        Process child = children.remove(step.name());
+        if (child != null) {
+            child.toHandle().onExit().join();
+        }
+        if (TIMED_OUT.equals(code)) {
+            return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(124, null,
+                    "the step ran longer than its limit of " + step.timeout().toSeconds() + " s and was stopped")));
+        }
+        int exitCode = Integer.parseInt(code);
+        Path resultFile = file(step, "result.json");
+        if (!Files.exists(resultFile)) {
+            return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null, null)));
+        }
+        try {
+            return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, ScriptResult.parse(read(resultFile)), null)));
+        } catch (IOException e) {
+            return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null,
+                    "the step's result is not valid JSON (" + e.getClass().getSimpleName() + "); see the step log")));
+        }
+    }
+
+    private Optional<ProcessHandle> liveProcess(StepSpec step) {
+        Process child = children.get(step.name());
+        if (child != null) {
+            return child.isAlive() ? Optional.of(child.toHandle()) : Optional.empty();
+        }
+        Path pidFile = file(step, "pid");
+        if (!Files.exists(pidFile)) {
+            return Optional.empty();
+        }
+        long pid = Long.parseLong(read(pidFile).trim().split(" ")[0]);
+        long startedMillis = startedMillis(step);
+        // A pid can be reused by an unrelated process after a reboot: trust it only if it started with the step.
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(h -> h.info().startInstant()
+                .map(s -> Math.abs(s.toEpochMilli() - startedMillis) < 5_000).orElse(true));
+    }
+
+    private long startedMillis(StepSpec step) {
+        String[] parts = read(file(step, "pid")).trim().split(" ");
+        return parts.length > 1 ? Long.parseLong(parts[1]) : Instant.EPOCH.toEpochMilli();
+    }
+
+    private Map<String, String> environment(StepSpec step) throws SecretUnavailableException {
+        Map<String, String> env = new HashMap<>();
+        for (String name : INHERITED) {
+            String value = System.getenv(name);
+            if (value != null) {
+                env.put(name, value);
+            }
+        }
+        env.putAll(localEnv);
+        for (Map.Entry<String, EnvValue> e : step.env().entrySet()) {
+            if (e.getValue() instanceof EnvValue.FromSecret secret) {
+                env.put(e.getKey(), secrets.resolve(secret.ref(), secret.field()));
+            } else {
+                env.put(e.getKey(), ((EnvValue.Literal) e.getValue()).value());
+            }
+        }
+        env.put("WORK_DIR", workDir.toString());
+        env.put("RESULT_FILE", file(step, "result.json").toString());
+        env.put("STEP_NAME", step.name());
+        return env;
+    }
+
+    private static void kill(ProcessHandle process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+
+    private Path file(StepSpec step, String suffix) {
+        return stepsDir.resolve(step.name() + "." + suffix);
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void writeAtomically(Path file, String content) {
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, content, StandardCharsets.UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

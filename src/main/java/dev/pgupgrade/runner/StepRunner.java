@@ -1,0 +1,28 @@
+package dev.pgupgrade.runner;
+
+import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.StepSpec;
+
+/** Runs steps somewhere (local processes, Kubernetes Jobs). Both methods are safe to call again after a crash. */
+public interface StepRunner {
+    /** Starts the step unless a step of that name was already started: idempotent by name. */
+    void start(StepSpec step) throws SecretUnavailableException;
+
+    /** Where the step is now. */
+    StepProgress poll(StepSpec step);
+
+    /** Forgets a step that vanished without a result, so that {@link #start} runs it afresh. */
+    void discard(StepSpec step);
+
+    sealed interface StepProgress {
+        record Running() implements StepProgress {
+        }
+
+        record Finished(PhaseOutcome.Ran outcome) implements StepProgress {
+        }
+
+        /** Started once, but gone without leaving a result (its process or pod was killed). */
+        record Lost(String what) implements StepProgress {
+        }
+    }
+}

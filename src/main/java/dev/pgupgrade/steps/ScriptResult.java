@@ -1,0 +1,42 @@
+package dev.pgupgrade.steps;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The one JSON document a step script writes to $RESULT_FILE (see lib.sh). Each script fills the
+ * fields that concern it; the engine reads them.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ScriptResult(
+        boolean ok,
+        String message,
+        Integer sourceVersionNum,
+        String sourceVersion,
+        Integer targetVersionNum,
+        String targetVersion,
+        String targetUser,
+        String targetSuperuser,
+        List<String> sourceDatabases,
+        List<String> targetDatabases,
+        Integer errorCount,
+        List<String> errorLines,
+        List<String> preexistingRoles,
+        List<String> preexistingDatabases,
+        Long bytes,
+        Long durationMillis,
+        Integer databases,
+        Integer passwordStatementsDropped) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static ScriptResult parse(String json) throws IOException {
+        return JSON.readValue(json, ScriptResult.class);
+    }
+
+    public List<String> errorLinesOrEmpty() {
+        return errorLines == null ? List.of() : errorLines;
+    }
+}

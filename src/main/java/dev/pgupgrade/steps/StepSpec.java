@@ -1,0 +1,24 @@
+package dev.pgupgrade.steps;
+
+import dev.pgupgrade.api.Phase;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One unit of database work: a script from {@link StepScripts} run with these environment variables.
+ * The same spec runs as a local process or as a Kubernetes Job.
+ *
+ * @param name       unique within one upgrade and deterministic ("dumping-1"), so starting it twice is harmless
+ * @param rerunnable whether a run that vanished without a result may simply be started again; false
+ *                   for steps that write to the target, where a second run over a half-finished one would harm
+ */
+public record StepSpec(String name, Phase phase, String script, Map<String, EnvValue> env, Duration timeout, boolean rerunnable) {
+    public StepSpec {
+        Objects.requireNonNull(name);
+        Objects.requireNonNull(phase);
+        Objects.requireNonNull(script);
+        env = Map.copyOf(env);
+        Objects.requireNonNull(timeout);
+    }
+}

@@ -1,0 +1,185 @@
+# shellcheck shell=bash
+# Shared helpers for the step scripts. Sourced, never executed.
+#
+# Contract with the step runner (local process or Kubernetes Job):
+#   SOURCE_URL / TARGET_URL   libpq URLs, from Secrets only. They are turned into PG* environment
+#                             variables (use_url) so that no password ever appears on a command line.
+#   WORK_DIR                  directory shared by the steps of one upgrade (dump file, scratch).
+#   RESULT_FILE               where the step writes its one JSON result document.
+# Every step ends by writing a result: {"ok":true,...} on success, {"ok":false,"message":...} otherwise.
+
+set -Eeuo pipefail
+umask 077
+export LC_ALL=C LC_MESSAGES=C
+# Client programs must never prompt for a password: fail instead.
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
+
+: "${RESULT_FILE:?RESULT_FILE must be set by the step runner}"
+: "${WORK_DIR:?WORK_DIR must be set by the step runner}"
+
+_RESULT_FIELDS=()
+# The runner removes any earlier result before it starts a step, so "the file exists" means "this run
+# of the step has reported" -- also when the report came from a subshell.
+_result_written() { [[ -f $RESULT_FILE ]]; }
+
+# --- JSON result -------------------------------------------------------------------------------
+
+json_string() { # escapes one value as a JSON string (control characters dropped)
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\t'/ }
+  s=${s//$'\r'/}
+  s=${s//$'\n'/ }
+  s=$(printf '%s' "$s" | tr -d '\000-\037')
+  printf '"%s"' "$s"
+}
+
+result_str() { _RESULT_FIELDS+=("$(json_string "$1"):$(json_string "$2")"); }
+
+result_num() {
+  [[ $2 =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "internal: $1 is not a number"
+  _RESULT_FIELDS+=("$(json_string "$1"):$2")
+}
+
+# result_lines KEY FILE [MAX]: the file's lines (first MAX, each cut to 300 characters) as a JSON array
+result_lines() {
+  local key=$1 file=$2 max=${3:-50} items=() line
+  if [[ -f $file ]]; then
+    while IFS= read -r line || [[ -n $line ]]; do
+      items+=("$(json_string "${line:0:300}")")
+    done < <(head -n "$max" "$file")
+  fi
+  local IFS=,
+  _RESULT_FIELDS+=("$(json_string "$key"):[${items[*]}]")
+}
+
+write_result() { # write_result true|false [message]
+  local ok=$1 msg=${2:-} tmp
+  [[ -n $msg ]] && result_str message "$msg"
+  tmp="$RESULT_FILE.tmp.$$"
+  { local IFS=,; printf '{"ok":%s%s%s}\n' "$ok" "${_RESULT_FIELDS[*]:+,}" "${_RESULT_FIELDS[*]}"; } > "$tmp"
+  mv -f "$tmp" "$RESULT_FILE"
+}
+
+succeed() { write_result true "${1:-}"; exit 0; }
+
+# die MESSAGE: the step failed in a way the engine cannot classify further. The message goes to
+# status, so it must never contain a secret: callers pass their own words, never a URL.
+die() {
+  echo "pgupgrade: $1" >&2
+  _result_written || write_result false "$1"
+  exit 1
+}
+
+_on_exit() {
+  local rc=$?
+  for hook in "${_EXIT_HOOKS[@]}"; do "$hook" || true; done
+  _result_written || write_result false "step ended unexpectedly (exit code $rc) while ${_STEP_STAGE:-starting}; see the step log"
+}
+_EXIT_HOOKS=()
+on_exit() { _EXIT_HOOKS+=("$1"); }  # cleanup functions run before the result check
+trap _on_exit EXIT
+
+stage() { _STEP_STAGE=$1; echo "pgupgrade: $1" >&2; }
+
+# --- connection URLs -----------------------------------------------------------------------------
+
+_urldecode() { local s=${1//\\/\\\\}; printf '%b' "${s//%/\\x}"; }
+
+# use_url URL WHAT: exports the libpq variables for URL (in the current shell, so call it in a
+# subshell) and clears any others. WHAT names the URL in error messages; the URL itself never does.
+use_url() {
+  local url=$1 what=$2 rest auth hostport path query host port
+  unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGSSLCERT \
+        PGSSLKEY PGAPPNAME PGTARGETSESSIONATTRS PGSERVICE PGPASSFILE
+  case $url in
+    postgresql://*) rest=${url#postgresql://} ;;
+    postgres://*) rest=${url#postgres://} ;;
+    *) die "$what: the URL does not start with postgresql://" ;;
+  esac
+  query=; path=
+  if [[ $rest == *\?* ]]; then query=${rest#*\?}; rest=${rest%%\?*}; fi
+  if [[ $rest == */* ]]; then path=${rest#*/}; rest=${rest%%/*}; fi
+  if [[ $rest == *@* ]]; then auth=${rest%@*}; hostport=${rest##*@}; else auth=; hostport=$rest; fi
+  if [[ -n $auth ]]; then
+    if [[ $auth == *:* ]]; then
+      export PGUSER; PGUSER=$(_urldecode "${auth%%:*}")
+      export PGPASSWORD; PGPASSWORD=$(_urldecode "${auth#*:}")
+    else
+      export PGUSER; PGUSER=$(_urldecode "$auth")
+    fi
+  fi
+  if [[ $hostport == \[* ]]; then               # [ipv6]:port
+    host=${hostport%%]*}; host=${host#[}; port=${hostport#*]}; port=${port#:}
+  elif [[ $hostport == *:* ]]; then
+    host=${hostport%%:*}; port=${hostport#*:}
+  else
+    host=$hostport; port=
+  fi
+  [[ -n $host ]] && export PGHOST="$(_urldecode "$host")"
+  if [[ -n $port ]]; then
+    [[ $port =~ ^[0-9]{1,5}$ ]] || die "$what: the URL has an invalid port"
+    export PGPORT=$port
+  fi
+  [[ -n $path ]] && export PGDATABASE="$(_urldecode "$path")"
+  local kv key value
+  if [[ -n $query ]]; then
+    local IFS='&'
+    for kv in $query; do
+      key=${kv%%=*}; value=$(_urldecode "${kv#*=}")
+      case $key in
+        sslmode) export PGSSLMODE=$value ;;
+        sslrootcert) export PGSSLROOTCERT=$value ;;
+        sslcert) export PGSSLCERT=$value ;;
+        sslkey) export PGSSLKEY=$value ;;
+        connect_timeout) export PGCONNECT_TIMEOUT=$value ;;
+        application_name) export PGAPPNAME=$value ;;
+        target_session_attrs) export PGTARGETSESSIONATTRS=$value ;;
+        *) die "$what: the URL has an unsupported parameter '$key'" ;;
+      esac
+    done
+  fi
+  # A password must come from the URL (the Secret), never from a file lying around the pod.
+  export PGPASSFILE=/dev/null
+  return 0
+}
+
+# psql_at URL WHAT SQL: one value-only query (unaligned, tuples only). On failure the step dies with
+# libpq's own first error line (host, port and user at most: libpq never prints a password).
+psql_at() {
+  local err why
+  err=$(mktemp "$WORK_DIR/.psql-err.XXXXXX")
+  if ( use_url "$1" "$2"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$3" ) 2>"$err"; then
+    rm -f "$err"; return 0
+  fi
+  why=$(grep -v '^[[:space:]]*$' "$err" | head -n 1 | sed -E 's/^psql: (error: )?//')
+  rm -f "$err"
+  die "cannot query $2: ${why:-psql failed}"
+}
+
+# error_lines STDERR_FILE OUT_FILE: the ERROR/FATAL lines psql printed, with the dump file's path
+# replaced by its line number so that status shows "line 42: ERROR: ...".
+error_lines() {
+  grep -E '(ERROR|FATAL|PANIC):' "$1" | sed -E 's/^psql:[^:]*:([0-9]+): /line \1: /' > "$2" || true
+}
+
+# target_role_filter ROLE: drops the dump's "ALTER ROLE <ROLE> WITH ... PASSWORD ..." statement
+# (bare or quoted identifier), so the restore can never change the password of the role the tool
+# connects to the target with. Every other role keeps its password. Reads stdin, writes stdout.
+target_role_filter() {
+  local role=$1 quoted
+  quoted="\"${role//\"/\"\"}\""
+  awk -v bare="ALTER ROLE $role WITH " -v quoted="ALTER ROLE $quoted WITH " '
+    (index($0, bare) == 1 || index($0, quoted) == 1) && / PASSWORD / { dropped++; next }
+    { print }
+    END { if (dropped) printf "pgupgrade: dropped %d password statement(s) for the target role\n", dropped > "/dev/stderr" }'
+}
+
+# connection_user URL WHAT: the role name a URL connects as (what the server reports).
+connection_user() { psql_at "$1" "$2" "select current_user"; }
+
+# non_template_databases URL WHAT: one name per line
+non_template_databases() {
+  psql_at "$1" "$2" "select datname from pg_database where not datistemplate and datallowconn order by 1"
+}

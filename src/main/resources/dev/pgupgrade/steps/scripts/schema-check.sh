@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SchemaCheck: restore a schema-only dump of the source into a throwaway server of the target major,
+# started here and thrown away at the end, so that objects the new major refuses are found before
+# any downtime. Never writes to the source or the target.
+# Env: SOURCE_URL (Secret), TARGET_MAJOR, WORK_DIR, RESULT_FILE;
+#      TARGET_SERVER_BINDIR (default: the postgres image's /usr/lib/postgresql/$TARGET_MAJOR/bin);
+#      PGUPGRADE_SERVER_USER: when run as root, the unprivileged user the throwaway server runs as.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${SOURCE_URL:?}" "${TARGET_MAJOR:?}"
+
+bindir=${TARGET_SERVER_BINDIR:-/usr/lib/postgresql/$TARGET_MAJOR/bin}
+for tool in initdb pg_ctl postgres; do
+  [[ -x $bindir/$tool ]] || die "no PostgreSQL $TARGET_MAJOR server binaries in $bindir (locally: pgupgrade run --pg-bin $TARGET_MAJOR=DIR)"
+done
+server_major=$("$bindir/postgres" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/')
+[[ $server_major == "$TARGET_MAJOR" ]] || die "the server binaries in $bindir are PostgreSQL $server_major, not $TARGET_MAJOR"
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/pgupgrade-schema.XXXXXX")
+as_server_user=()
+if [[ $(id -u) == 0 ]]; then
+  # initdb and postgres refuse to run as root.
+  server_user=${PGUPGRADE_SERVER_USER:-nobody}
+  chown "$server_user" "$scratch"
+  as_server_user=(setpriv --reuid="$server_user" --regid="$(id -g "$server_user")" --clear-groups)
+fi
+stop_throwaway() {
+  if [[ -f $scratch/data/postmaster.pid ]]; then
+    "${as_server_user[@]}" "$bindir/pg_ctl" -D "$scratch/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$scratch"
+}
+on_exit stop_throwaway
+
+stage "starting a throwaway PostgreSQL $TARGET_MAJOR server"
+"${as_server_user[@]}" "$bindir/initdb" -D "$scratch/data" -U postgres --auth=trust -E UTF8 --locale=C >"$scratch/initdb.log" 2>&1 \
+  || die "initdb of the throwaway PostgreSQL $TARGET_MAJOR server failed: $(tail -n 1 "$scratch/initdb.log")"
+"${as_server_user[@]}" "$bindir/pg_ctl" -D "$scratch/data" -l "$scratch/server.log" -w -t 60 \
+  -o "-c listen_addresses= -c unix_socket_directories=$scratch -c fsync=off -c full_page_writes=off" start >/dev/null \
+  || die "the throwaway PostgreSQL $TARGET_MAJOR server did not start: $(tail -n 1 "$scratch/server.log")"
+
+stage "schema-only dump of the source"
+( use_url "$SOURCE_URL" "the source server"; pg_dumpall --schema-only -l "${PGDATABASE:-postgres}" ) \
+  > "$scratch/schema.sql" 2> "$scratch/dump.err" \
+  || die "schema-only pg_dumpall of the source failed: $(grep -m1 -E 'error|ERROR' "$scratch/dump.err" || tail -n 1 "$scratch/dump.err")"
+
+throwaway() { PGHOST=$scratch PGPORT=5432 PGUSER=postgres PGDATABASE=postgres PGPASSWORD= "$@"; }
+throwaway psql -X -q -A -t -c "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$scratch/roles.txt"
+throwaway psql -X -q -A -t -c "select datname from pg_database order by 1" > "$scratch/databases.txt"
+
+stage "restoring the schema into PostgreSQL $TARGET_MAJOR"
+throwaway psql -X -q -f "$scratch/schema.sql" >/dev/null 2> "$scratch/restore.err" \
+  || die "psql stopped while restoring the schema: $(grep -m1 -E 'FATAL|error' "$scratch/restore.err" || echo 'see the step log')"
+error_lines "$scratch/restore.err" "$scratch/errors.txt"
+
+result_num errorCount "$(wc -l < "$scratch/errors.txt")"
+result_lines errorLines "$scratch/errors.txt" 50
+result_lines preexistingRoles "$scratch/roles.txt" 200
+result_lines preexistingDatabases "$scratch/databases.txt" 200
+result_num bytes "$(stat -c %s "$scratch/schema.sql")"
+succeed
