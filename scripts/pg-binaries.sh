@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Installs PostgreSQL server binaries, one directory per major, from the zonky bundles on Maven Central:
-#   scripts/pg-binaries.sh DEST VERSION...      e.g. scripts/pg-binaries.sh target/pg 13.23.0 17.6.0
-# Result: DEST/<major>/bin/{initdb,pg_ctl,postgres}. Idempotent: an installed major is skipped.
+#   scripts/pg-binaries.sh DEST MAJOR|VERSION...   e.g. scripts/pg-binaries.sh target/pg 13 17.6.0
+# A bare major means the version pinned below. Result: DEST/<major>/bin/{initdb,pg_ctl,postgres}.
+# Idempotent: an installed major is skipped.
 # The bundles are test and demo fixtures only; production servers are the user's own.
 set -euo pipefail
 dest=$1; shift
 mkdir -p "$dest"
+pinned() {
+  case $1 in
+    12) echo 12.22.0 ;; 13) echo 13.23.0 ;; 14) echo 14.20.0 ;; 15) echo 15.19.0 ;;
+    16) echo 16.11.0 ;; 17) echo 17.6.0 ;; 18) echo 18.1.0 ;;
+    *) echo "pg-binaries.sh: no pinned version for major $1" >&2; exit 2 ;;
+  esac
+}
 for version in "$@"; do
+  [[ $version == *.* ]] || version=$(pinned "$version")
   major=${version%%.*}
   [[ $major == 9 ]] && major=$(echo "$version" | cut -d. -f1-2)
   if [[ -x $dest/$major/bin/postgres ]]; then continue; fi

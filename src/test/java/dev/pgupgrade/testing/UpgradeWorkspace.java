@@ -1,0 +1,116 @@
+package dev.pgupgrade.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgupgrade.cli.Main;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A directory laid out as a user of {@code pgupgrade run} would: the manifest, a secrets directory
+ * in the layout Kubernetes mounts Secrets in, and the state and work files the run leaves beside them.
+ * Runs the real command line in-process.
+ */
+public final class UpgradeWorkspace {
+    private final Path dir;
+    private final Path secrets;
+    private final Path manifest;
+
+    public UpgradeWorkspace(Path dir) {
+        this.dir = dir;
+        this.secrets = dir.resolve("secrets");
+        this.manifest = dir.resolve("upgrade.yaml");
+    }
+
+    public UpgradeWorkspace secret(String name, String key, String value) {
+        try {
+            Files.createDirectories(secrets.resolve(name));
+            Files.writeString(secrets.resolve(name).resolve(key), value + "\n");
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A direct-platform manifest using the contract fields, with Secrets "source-db" and "target-db". */
+    public UpgradeWorkspace directManifest(String name, String targetVersion, String extraSpec) {
+        return manifest("""
+                apiVersion: pgupgrade.dev/v1alpha1
+                kind: PostgresUpgrade
+                metadata:
+                  name: %s
+                spec:
+                  platform: direct
+                  source:
+                    urlSecretRef: {name: source-db, key: url}
+                  target:
+                    urlSecretRef: {name: target-db, key: url}
+                    version: "%s"
+                %s""".formatted(name, targetVersion, extraSpec));
+    }
+
+    public UpgradeWorkspace manifest(String yaml) {
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(manifest, yaml);
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs {@code pgupgrade run -f upgrade.yaml --secrets-dir secrets -o json [extra]} with the target major's binaries. */
+    public Result run(String targetMajor, String... extra) {
+        List<String> args = new ArrayList<>(List.of("run", "-f", manifest.toString(), "--secrets-dir", secrets.toString(), "-o", "json",
+                "--pg-bin", targetMajor + "=" + PostgresServer.binDir(targetMajor)));
+        args.addAll(List.of(extra));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args.toArray(String[]::new));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path manifest() {
+        return manifest;
+    }
+
+    public Path stateFile() {
+        return dir.resolve("upgrade.state.json");
+    }
+
+    public Path workDir() {
+        return dir.resolve("upgrade.work");
+    }
+
+    public record Result(int exitCode, String stdout, String stderr) {
+        public JsonNode resource() {
+            try {
+                return new ObjectMapper().readTree(stdout);
+            } catch (IOException e) {
+                throw new AssertionError("stdout is not the resource as JSON:\n" + stdout + "\nstderr:\n" + stderr, e);
+            }
+        }
+
+        public String phase() {
+            return resource().path("status").path("phase").asText();
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + "\nstderr:\n" + stderr + "\nstdout:\n" + stdout;
+        }
+    }
+}
