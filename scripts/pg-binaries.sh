@@ -7,6 +7,7 @@
 set -euo pipefail
 dest=$1; shift
 mkdir -p "$dest"
+command -v xz >/dev/null || { echo "pg-binaries.sh: xz is needed to unpack the bundles (apt-get install xz-utils)" >&2; exit 1; }
 pinned() {
   case $1 in
     12) echo 12.22.0 ;; 13) echo 13.23.0 ;; 14) echo 14.20.0 ;; 15) echo 15.19.0 ;;
@@ -25,7 +26,8 @@ for version in "$@"; do
     mvn -q -B dependency:get -Dartifact="$artifact" -Dtransitive=false >&2
   fi
   tmp=$(mktemp -d)
-  unzip -q -o "$jar" postgres-linux-x86_64.txz -d "$tmp"
+  # The JDK's own jar tool: unzip is not on every machine that has Java.
+  (cd "$tmp" && jar xf "$jar" postgres-linux-x86_64.txz)
   mkdir -p "$dest/$major.partial"
   tar -xJf "$tmp/postgres-linux-x86_64.txz" -C "$dest/$major.partial"
   rm -rf "$tmp" "$dest/$major"

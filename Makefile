@@ -1,0 +1,36 @@
+# Quick start: `make demo` then `make test`. Everything else is here for developers and CI.
+SHELL := /bin/bash
+MVN ?= mvn -B -q
+# PostgreSQL server binaries per major (zonky bundles from Maven Central) for tests, demo and bench.
+# When running as root they must be reachable by the unprivileged user the servers run as.
+PG_HOME ?= $(CURDIR)/target/pg
+TEST_MAJORS := 12 13 15 16 17
+JAR := target/pgupgrade.jar
+
+.PHONY: build demo test unit pg-binaries crds clean
+
+build: $(JAR)
+
+$(JAR): pom.xml $(shell find src/main -type f)
+	$(MVN) package -DskipTests
+
+pg-binaries:
+	scripts/pg-binaries.sh "$(PG_HOME)" $(TEST_MAJORS)
+
+demo: build
+	PG_HOME="$(PG_HOME)" scripts/demo.sh
+
+test: pg-binaries
+	mvn -B test -Dpgupgrade.pgHome="$(PG_HOME)"
+
+# Only the fast tests (no PostgreSQL servers).
+unit:
+	mvn -B test -Dtest='!dev.pgupgrade.it.**'
+
+# Regenerate crds/ from the Java classes in src/main/java/dev/pgupgrade/api (CrdUpToDateTest checks it).
+crds:
+	$(MVN) process-classes
+	cp target/classes/META-INF/fabric8/postgresupgrades.pgupgrade.dev-v1.yml crds/postgresupgrades.pgupgrade.dev.yaml
+
+clean:
+	$(MVN) clean
