@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 MVN ?= mvn -B -q
 # PostgreSQL server binaries per major (zonky bundles from Maven Central) for tests, demo and bench.
-# When running as root they must be reachable by the unprivileged user the servers run as.
-PG_HOME ?= $(CURDIR)/target/pg
+# When running as root they must be reachable by the unprivileged user the servers run as (pg-home.sh).
+PG_HOME ?= $(shell scripts/pg-home.sh)
 TEST_MAJORS := 12 13 15 16 17
 JAR := target/pgupgrade.jar
 
