@@ -5,7 +5,10 @@
 # As root (CI, containers) the server runs as PGUPGRADE_SERVER_USER (default: nobody), because
 # initdb and postgres refuse to run as root. The password is read from a file, never an argument.
 set -euo pipefail
-cmd=$1 bindir=$2 datadir=$3
+cmd=$1 bindir=$(realpath -m "$2") datadir=$(realpath -m "$3")
+[[ $# -lt 5 ]] || pwfile=$(realpath -m "$5")
+# The server user may not be allowed into the caller's directory (pg_ctl complains): work from /.
+cd /
 as_user=()
 if [[ $(id -u) == 0 ]]; then
   user=${PGUPGRADE_SERVER_USER:-nobody}
@@ -13,7 +16,7 @@ if [[ $(id -u) == 0 ]]; then
 fi
 case $cmd in
   start)
-    port=$4 pwfile=$5
+    port=$4
     mkdir -p "$datadir"
     [[ ${#as_user[@]} == 0 ]] || chown "$user" "$datadir" "$pwfile"
     chmod 700 "$datadir"

@@ -23,6 +23,8 @@ if [[ $(id -u) == 0 ]]; then
   chown "$server_user" "$scratch"
   as_server_user=(setpriv --reuid="$server_user" --regid="$(id -g "$server_user")" --clear-groups)
 fi
+# The server user may not be allowed into the work directory (pg_ctl complains): work from the scratch dir.
+cd "$scratch"
 stop_throwaway() {
   if [[ -f $scratch/data/postmaster.pid ]]; then
     "${as_server_user[@]}" "$bindir/pg_ctl" -D "$scratch/data" -m immediate -w stop >/dev/null 2>&1 || true
