@@ -34,6 +34,13 @@ public final class PostgresUrl {
         if (PERCENT.matcher(url).find()) {
             return Optional.of("has a '%' that does not start a percent-encoded byte");
         }
+        int userinfoEnd = rest.lastIndexOf('@');
+        int firstDelimiter = firstIndexOf(rest, '/', '?');
+        if (userinfoEnd >= 0 && firstDelimiter >= 0 && firstDelimiter < userinfoEnd) {
+            // A '/' or '?' inside the user name or password: everything after it would be read as the
+            // database or the parameters (and echoed in errors). libpq needs them percent-encoded.
+            return Optional.of("has a '/', '?' or '@' in its user name or password: percent-encode them (%2F, %3F, %40)");
+        }
         String query = "";
         int q = rest.indexOf('?');
         if (q >= 0) {
@@ -81,5 +88,11 @@ public final class PostgresUrl {
             }
         }
         return Optional.empty();
+    }
+
+    private static int firstIndexOf(String s, char a, char b) {
+        int i = s.indexOf(a);
+        int j = s.indexOf(b);
+        return i < 0 ? j : j < 0 ? i : Math.min(i, j);
     }
 }

@@ -84,7 +84,7 @@ public final class SpecValidator {
             if (s.getName() == null || !s.getName().matches(SecretKeyRef.NAME_PATTERN) || s.getName().length() > 253) {
                 problems.add(at + ".name: must be a Kubernetes object name");
             } else if (!seen.add(s.getKind() + "/" + s.getName())) {
-                problems.add(at + ": " + s.getKind() + " " + s.getName() + " is listed twice");
+                problems.add(at + ": " + printable(s.getKind()) + " " + printable(s.getName()) + " is listed twice");
             }
             if (s.getUrlSecretRef() != null) {
                 secretRef(s.getUrlSecretRef(), at + ".urlSecretRef", problems);
@@ -112,8 +112,9 @@ public final class SpecValidator {
     }
 
     /** Bad input is echoed back, but never with control characters (no newline games in logs). */
-    static String printable(String value) {
+    public static String printable(String value) {
         String cut = value.length() > 64 ? value.substring(0, 64) + "..." : value;
-        return cut.replaceAll("\\p{Cntrl}", "?");
+        // Cc covers C0 and C1 controls (NEL, CSI...), Cf invisible formatting, Zl/Zp line and paragraph separators.
+        return cut.replaceAll("[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]", "?");
     }
 }

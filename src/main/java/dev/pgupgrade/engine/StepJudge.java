@@ -25,9 +25,11 @@ public final class StepJudge {
             return Verdict.failed(ran.problem() != null ? ran.problem()
                     : "the step ended with exit code " + ran.exitCode() + " without reporting a result; see the step log");
         }
-        if (!result.ok() || ran.exitCode() != 0) {
-            String why = result.message() != null ? result.message() : "the step failed with exit code " + ran.exitCode();
-            return Verdict.failed(why);
+        if (!result.ok()) {
+            return Verdict.failed(result.message() != null ? result.message() : "the step failed with exit code " + ran.exitCode());
+        }
+        if (ran.exitCode() != 0) {
+            return Verdict.failed("the step reported success but exited with code " + ran.exitCode() + "; see the step log");
         }
         return switch (phase) {
             case Validating -> validating(spec, result);

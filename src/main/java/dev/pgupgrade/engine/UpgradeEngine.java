@@ -117,6 +117,8 @@ public final class UpgradeEngine {
             status.setCompletedAt(timestamp(now));
             if (next == Phase.Succeeded) {
                 status.setMessage(successMessage(status, now));
+            } else if (next == Phase.RolledBack) {
+                status.setMessage(rolledBackMessage(status));
             }
         }
         status.setObservedGeneration(upgrade.getMetadata().getGeneration());
@@ -132,7 +134,8 @@ public final class UpgradeEngine {
                 phase == Phase.Succeeded ? "UpgradeSucceeded" : phase.name(), message, generation, at));
         status.setConditions(Conditions.set(status.getConditions(), Conditions.PROGRESSING, !phase.isTerminal(),
                 phase.name(), message, generation, at));
-        boolean failed = phase == Phase.Failed || phase == Phase.RolledBack;
+        // A failure is a fact from the moment it happens, also while the rollback is still running.
+        boolean failed = status.getFailedPhase() != null;
         status.setConditions(Conditions.set(status.getConditions(), Conditions.FAILED, failed,
                 failed ? status.getFailedPhase() + "Failed" : "NoFailure", failed ? message : "no failure", generation, at));
         return status;
@@ -176,6 +179,14 @@ public final class UpgradeEngine {
             case RollingBack -> "The rollback did not finish: check the services and scale them back by hand.";
             default -> "";
         };
+    }
+
+    private static String rolledBackMessage(PostgresUpgradeStatus status) {
+        String cause = status.getSteps().stream()
+                .filter(s -> s.getPhase() == status.getFailedPhase() && s.getState() == StepState.Failed)
+                .reduce((first, second) -> second).map(StepStatus::getMessage).orElse("see the step history");
+        return "Rolled back after " + status.getFailedPhase() + " failed: " + cause
+                + ". The services run on the source again with their recorded replicas; the source was only read.";
     }
 
     private static String successMessage(PostgresUpgradeStatus status, Instant now) {

@@ -21,9 +21,20 @@ import java.util.stream.Collectors;
  */
 public final class ManifestLoader {
     private static final long MAX_BYTES = 1024 * 1024;
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    private static final ObjectMapper YAML = strictMapper();
+
+    private static ObjectMapper strictMapper() {
+        ObjectMapper mapper = new ObjectMapper(new YAMLFactory())
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        // version: 9.10 unquoted is the float 9.1; a number with a fraction is never a valid string here.
+        mapper.coercionConfigFor(com.fasterxml.jackson.databind.type.LogicalType.Textual)
+                .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float,
+                        com.fasterxml.jackson.databind.cfg.CoercionAction.Fail);
+        return mapper;
+    }
 
     private ManifestLoader() {
     }
@@ -36,7 +47,13 @@ public final class ManifestLoader {
             if (Files.size(file) > MAX_BYTES) {
                 throw new InvalidInputException(file + ": larger than 1 MiB, not a PostgresUpgrade manifest");
             }
-            JsonNode tree = YAML.readTree(file.toFile());
+            JsonNode tree;
+            try (var documents = YAML.readerFor(JsonNode.class).<JsonNode>readValues(file.toFile())) {
+                tree = documents.hasNextValue() ? documents.nextValue() : null;
+                if (documents.hasNextValue()) {
+                    throw new InvalidInputException(file + ": holds more than one YAML document; give one PostgresUpgrade per file");
+                }
+            }
             if (tree == null || !tree.isObject()) {
                 throw new InvalidInputException(file + ": not a YAML or JSON object");
             }
@@ -54,11 +71,24 @@ public final class ManifestLoader {
             throw new InvalidInputException(path(e) + allowed);
         } catch (JsonMappingException e) {
             throw new InvalidInputException(path(e) + ": " + e.getOriginalMessage().split("\n")[0]);
+        } catch (com.fasterxml.jackson.core.exc.StreamReadException e) {
+            String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+            if (original.startsWith("Duplicate field")) {
+                // the field's name only: keys are ours, values could be anything
+                throw new InvalidInputException(file + ": " + dev.pgupgrade.engine.SpecValidator.printable(original.split("\n")[0])
+                        + ": a key given twice" + line(e));
+            }
+            throw new InvalidInputException(file + ": not valid YAML" + line(e));
         } catch (JsonProcessingException e) {
-            throw new InvalidInputException(file + ": not valid YAML (line " + e.getLocation().getLineNr() + ")");
+            // Jackson's errors echo input text, which could be a pasted secret: say where, not what.
+            throw new InvalidInputException(file + ": not valid YAML" + line(e));
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    private static String line(JsonProcessingException e) {
+        return e.getLocation() != null && e.getLocation().getLineNr() > 0 ? " (line " + e.getLocation().getLineNr() + ")" : "";
     }
 
     private static void expect(JsonNode tree, String field, String value) throws InvalidInputException {
