@@ -4,18 +4,19 @@ MVN ?= mvn -B -q
 # PostgreSQL server binaries per major (zonky bundles from Maven Central) for tests, demo and bench.
 # When running as root they must be reachable by the unprivileged user the servers run as (pg-home.sh).
 PG_HOME ?= $(shell scripts/pg-home.sh)
-TEST_MAJORS := 12 13 15 16 17
+# Every major a target can have: the jar finds these for SchemaCheck's throwaway server (ServerBinaries).
+PG_MAJORS := 12 13 14 15 16 17 18
 JAR := target/pgupgrade.jar
 
 .PHONY: build demo test unit pg-binaries crds clean
 
-build: $(JAR)
+build: $(JAR) pg-binaries
 
 $(JAR): pom.xml $(shell find src/main -type f)
 	$(MVN) package -DskipTests
 
 pg-binaries:
-	scripts/pg-binaries.sh "$(PG_HOME)" $(TEST_MAJORS)
+	scripts/pg-binaries.sh "$(PG_HOME)" $(PG_MAJORS)
 
 demo: build
 	PG_HOME="$(PG_HOME)" scripts/demo.sh

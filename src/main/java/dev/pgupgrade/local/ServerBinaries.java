@@ -2,13 +2,17 @@ package dev.pgupgrade.local;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Finds PostgreSQL server binaries of a major on this machine, for SchemaCheck's throwaway server:
- * {@code --pg-bin MAJOR=DIR}, then {@code $PGUPGRADE_PG_BIN_<MAJOR>}, then Debian's and the official
- * image's {@code /usr/lib/postgresql/MAJOR/bin}.
+ * Finds PostgreSQL server binaries of a major on this machine, for SchemaCheck's throwaway server, in
+ * this order: {@code --pg-bin MAJOR=DIR}; {@code $PGUPGRADE_PG_BIN_<MAJOR>}; {@code $PGUPGRADE_PG_HOME/MAJOR/bin};
+ * the binaries this project's {@code make} installs ({@code pg/MAJOR/bin} beside the jar, or
+ * {@code /var/tmp/pgupgrade-pg/MAJOR/bin} when the checkout is private to root, see scripts/pg-home.sh);
+ * Debian's and the official image's {@code /usr/lib/postgresql/MAJOR/bin}.
  */
 public final class ServerBinaries {
     private ServerBinaries() {
@@ -22,7 +26,30 @@ public final class ServerBinaries {
         if (fromEnv != null && !fromEnv.isBlank()) {
             return Optional.of(Path.of(fromEnv)).filter(ServerBinaries::hasServer);
         }
-        return Optional.of(Path.of("/usr/lib/postgresql", major, "bin")).filter(ServerBinaries::hasServer);
+        List<Path> candidates = new ArrayList<>();
+        String home = env.get("PGUPGRADE_PG_HOME");
+        if (home != null && !home.isBlank()) {
+            candidates.add(Path.of(home, major, "bin"));
+        }
+        jarDirectory().ifPresent(dir -> candidates.add(dir.resolve("pg").resolve(major).resolve("bin")));
+        candidates.add(Path.of("/var/tmp/pgupgrade-pg", major, "bin"));
+        candidates.add(Path.of("/usr/lib/postgresql", major, "bin"));
+        return candidates.stream().filter(ServerBinaries::hasServer).findFirst();
+    }
+
+    /** The directory of the running jar (target/ in a checkout), if running from one. */
+    private static Optional<Path> jarDirectory() {
+        try {
+            var source = ServerBinaries.class.getProtectionDomain().getCodeSource();
+            if (source == null) {
+                return Optional.empty();
+            }
+            Path location = Path.of(source.getLocation().toURI());
+            // target/pgupgrade.jar or, in tests, target/classes: either way target/ holds pg/.
+            return Optional.ofNullable(location.getParent());
+        } catch (java.net.URISyntaxException | SecurityException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     static boolean hasServer(Path dir) {

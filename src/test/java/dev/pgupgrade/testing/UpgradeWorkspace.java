@@ -65,10 +65,16 @@ public final class UpgradeWorkspace {
         }
     }
 
-    /** Runs {@code pgupgrade run -f upgrade.yaml --secrets-dir secrets -o json [extra]} with the target major's binaries. */
+    /** Runs {@code pgupgrade run -f upgrade.yaml --secrets-dir secrets -o json --pg-bin MAJOR=DIR [extra]}. */
     public Result run(String targetMajor, String... extra) {
-        List<String> args = new ArrayList<>(List.of("run", "-f", manifest.toString(), "--secrets-dir", secrets.toString(), "-o", "json",
-                "--pg-bin", targetMajor + "=" + PostgresServer.binDir(targetMajor)));
+        List<String> args = new ArrayList<>(List.of("--pg-bin", targetMajor + "=" + PostgresServer.binDir(targetMajor)));
+        args.addAll(List.of(extra));
+        return runWithArguments(args.toArray(String[]::new));
+    }
+
+    /** Runs {@code pgupgrade run -f upgrade.yaml --secrets-dir secrets -o json [extra]}, as a user would type it. */
+    public Result runWithArguments(String... extra) {
+        List<String> args = new ArrayList<>(List.of("run", "-f", manifest.toString(), "--secrets-dir", secrets.toString(), "-o", "json"));
         args.addAll(List.of(extra));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
