@@ -61,8 +61,15 @@ public final class ClusterSnapshot {
                 + userSchema.formatted("n", "n") + " and " + notExtensionMember.formatted("p.oid"));
         read(c, db + ": types", "select t.typtype::text || ' ' || t.oid::regtype::text || coalesce(' ' || (select string_agg(e.enumlabel, ',' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid), '') from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.typtype in ('e', 'd') and "
                 + userSchema.formatted("n", "n") + " and " + notExtensionMember.formatted("t.oid"));
-        read(c, db + ": constraints", "select conrelid::regclass::text || ' ' || conname || ' ' || contype::text from pg_constraint c join pg_namespace n on n.oid = c.connamespace where conrelid <> 0 and "
+        // PostgreSQL 18 also lists NOT NULL as constraints (contype n); nullability is compared per column instead.
+        read(c, db + ": constraints", "select conrelid::regclass::text || ' ' || conname || ' ' || contype::text from pg_constraint c join pg_namespace n on n.oid = c.connamespace where conrelid <> 0 and contype <> 'n' and "
                 + userSchema.formatted("n", "n"));
+        read(c, db + ": columns", "select a.attrelid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull"
+                + " || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text || coalesce(' default=' || pg_get_expr(d.adbin, d.adrelid), '')"
+                + " from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
+                + " left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum"
+                + " where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm') and " + userSchema.formatted("n", "n")
+                + " and " + notExtensionMember.formatted("c.oid"));
         read(c, db + ": triggers", "select tgrelid::regclass::text || ' ' || tgname || ' ' || tgenabled::text from pg_trigger where not tgisinternal");
         read(c, db + ": policies", "select polrelid::regclass::text || ' ' || polname || ' ' || pg_get_expr(polqual, polrelid) from pg_policy");
         read(c, db + ": row security", "select c.oid::regclass::text || ' rls=' || c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and "
