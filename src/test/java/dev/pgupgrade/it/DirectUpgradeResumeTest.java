@@ -3,6 +3,7 @@ package dev.pgupgrade.it;
 import static dev.pgupgrade.it.DirectUpgradeTest.phases;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
@@ -76,6 +77,40 @@ class DirectUpgradeResumeTest {
             assertEquals(1, countOccurrences(Files.readString(workDir.resolve("steps/validating-1.log")), "connecting to the source"));
             assertEquals("", ClusterSnapshot.of(source).without("role passwords", "postgres ")
                     .diff(ClusterSnapshot.of(target).without("role passwords", "postgres ")), "source and target differ");
+        }
+    }
+
+    @Test
+    void processKilledDuringAStepResumesWithoutRunningItAgain() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17")) {
+            source.execute("postgres", "create table t (id int primary key)", "insert into t select generate_series(1, 1000)");
+            UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
+                    .secret("source-db", "url", source.url("postgres"))
+                    .secret("target-db", "url", target.url("postgres"))
+                    .directManifest("killed", "17", "");
+            // A separate JVM running pgupgrade run, killed with SIGKILL while SchemaCheck's throwaway
+            // server is starting: no shutdown hook runs, the step's process lives on as an orphan.
+            Process pgupgrade = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), "dev.pgupgrade.cli.Main", "run", "-f", ws.manifest().toString(),
+                    "--secrets-dir", ws.dir().resolve("secrets").toString(), "--pg-bin", "17=" + PostgresServer.binDir("17"))
+                    .redirectErrorStream(true).redirectOutput(ws.dir().resolve("first-run.log").toFile()).start();
+            Path schemaCheckPid = StateFile.workDirBeside(ws.manifest()).resolve("steps/schema-check-1.pid");
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!Files.exists(schemaCheckPid) && System.currentTimeMillis() < deadline && pgupgrade.isAlive()) {
+                Thread.sleep(20);
+            }
+            assertTrue(Files.exists(schemaCheckPid), "SchemaCheck never started: " + Files.readString(ws.dir().resolve("first-run.log")));
+            pgupgrade.destroyForcibly().waitFor();
+            String pidBefore = Files.readString(schemaCheckPid);
+
+            UpgradeWorkspace.Result run = ws.run("17");
+
+            assertEquals(0, run.exitCode(), run::toString);
+            assertEquals("Succeeded", run.phase());
+            assertTrue(run.stderr().contains("resuming upgrade killed to PostgreSQL 17 at SchemaCheck"), run.stderr());
+            assertEquals(pidBefore, Files.readString(schemaCheckPid), "SchemaCheck was started a second time");
+            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Repointing", "ScalingUp", "Analyzing"),
+                    phases(run.resource().path("status")));
         }
     }
 
