@@ -1,17 +1,13 @@
 package dev.pgupgrade.engine;
 
+import dev.pgupgrade.testing.Upgrades;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
-import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.api.ServiceSpec;
-import dev.pgupgrade.api.SourceSpec;
-import dev.pgupgrade.api.TargetSpec;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Nested;
@@ -23,19 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SpecValidatorTest {
 
     static PostgresUpgrade upgrade() {
-        PostgresUpgrade u = new PostgresUpgrade();
-        u.setMetadata(new ObjectMetaBuilder().withName("orders-db").build());
-        PostgresUpgradeSpec spec = new PostgresUpgradeSpec();
-        spec.setPlatform(Platform.DIRECT);
-        SourceSpec source = new SourceSpec();
-        source.setUrlSecretRef(new SecretKeyRef("source-db", "url"));
-        spec.setSource(source);
-        TargetSpec target = new TargetSpec();
-        target.setUrlSecretRef(new SecretKeyRef("target-db", "url"));
-        target.setVersion("17");
-        spec.setTarget(target);
-        u.setSpec(spec);
-        return u;
+        return Upgrades.direct("17", null);
     }
 
     static ServiceSpec service(String kind, String name) {

@@ -1,5 +1,6 @@
 package dev.pgupgrade.engine;
 
+import dev.pgupgrade.testing.Upgrades;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -12,15 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PhaseToggle;
-import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
-import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
-import dev.pgupgrade.api.SecretKeyRef;
-import dev.pgupgrade.api.SourceSpec;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
-import dev.pgupgrade.api.TargetSpec;
 import dev.pgupgrade.platform.DirectPlatform;
 import dev.pgupgrade.platform.PhaseWork;
 import dev.pgupgrade.steps.EnvValue;
@@ -28,7 +24,6 @@ import dev.pgupgrade.steps.ScriptResult;
 import dev.pgupgrade.steps.StepScripts;
 import dev.pgupgrade.steps.StepSpec;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,19 +41,7 @@ class UpgradeEngineTest {
     // ---- builders ----------------------------------------------------------------------------------
 
     static PostgresUpgrade upgrade(String targetVersion) {
-        PostgresUpgrade u = new PostgresUpgrade();
-        u.setMetadata(new ObjectMetaBuilder().withName("orders-db").withGeneration(GENERATION).build());
-        PostgresUpgradeSpec spec = new PostgresUpgradeSpec();
-        spec.setPlatform(Platform.DIRECT);
-        SourceSpec source = new SourceSpec();
-        source.setUrlSecretRef(new SecretKeyRef("source-db", "url"));
-        spec.setSource(source);
-        TargetSpec target = new TargetSpec();
-        target.setUrlSecretRef(new SecretKeyRef("target-db", "url"));
-        target.setVersion(targetVersion);
-        spec.setTarget(target);
-        u.setSpec(spec);
-        return u;
+        return Upgrades.direct(targetVersion, GENERATION);
     }
 
     static ScriptResult result(boolean ok, String message, Integer sourceVersionNum, String sourceVersion,

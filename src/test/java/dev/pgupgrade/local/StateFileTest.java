@@ -1,5 +1,6 @@
 package dev.pgupgrade.local;
 
+import dev.pgupgrade.testing.Upgrades;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,19 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PhaseToggle;
-import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
-import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
-import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.api.ServiceSpec;
-import dev.pgupgrade.api.SourceSpec;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
-import dev.pgupgrade.api.TargetSpec;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,19 +30,8 @@ class StateFileTest {
     Path dir;
 
     static PostgresUpgrade upgrade(String version) {
-        PostgresUpgrade u = new PostgresUpgrade();
-        u.setMetadata(new ObjectMetaBuilder().withName("orders-db").withGeneration(2L).build());
-        PostgresUpgradeSpec spec = new PostgresUpgradeSpec();
-        spec.setPlatform(Platform.DIRECT);
-        SourceSpec source = new SourceSpec();
-        source.setUrlSecretRef(new SecretKeyRef("source-db", "url"));
-        spec.setSource(source);
-        TargetSpec target = new TargetSpec();
-        target.setUrlSecretRef(new SecretKeyRef("target-db", "url"));
-        target.setVersion(version);
-        spec.setTarget(target);
-        spec.setAnalyze(new PhaseToggle(false));
-        u.setSpec(spec);
+        PostgresUpgrade u = Upgrades.direct(version, 2L);
+        u.getSpec().setAnalyze(new PhaseToggle(false));
         return u;
     }
 
