@@ -29,9 +29,8 @@ unit:
 	mvn -B test -Dtest='!dev.pgupgrade.it.**'
 
 # Regenerate crds/ from the Java classes in src/main/java/dev/pgupgrade/api (CrdUpToDateTest checks it).
-crds:
-	$(MVN) process-classes
-	cp target/classes/META-INF/fabric8/postgresupgrades.pgupgrade.dev-v1.yml crds/postgresupgrades.pgupgrade.dev.yaml
+crds: $(JAR)
+	java -jar $(JAR) crd > crds/postgresupgrades.pgupgrade.dev.yaml
 
 clean:
 	$(MVN) clean

@@ -18,6 +18,7 @@ public class PostgresUpgradeSpec {
     private TargetSpec target;
 
     /** Apps to scale down, repoint and scale back up. None: nothing is scaled or repointed. */
+    @io.fabric8.generator.annotation.Size(max = 50)
     private List<ServiceSpec> services = new ArrayList<>();
 
     /** Restore a schema-only dump into a throwaway server of the target major before any downtime (default on). */
@@ -25,6 +26,14 @@ public class PostgresUpgradeSpec {
 
     /** VACUUM ANALYZE every database of the target after the apps are back (default on). */
     private PhaseToggle analyze;
+
+    /** Container image for the step Jobs (operator only). Default: the official postgres image of the target major. */
+    @io.fabric8.generator.annotation.Size(max = 512)
+    @io.fabric8.generator.annotation.Pattern("^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$")
+    private String image;
+
+    /** The volume the dump is written to and restored from (operator only). */
+    private WorkVolumeSpec workVolume;
 
     /** Seconds one step may run before it is stopped and the upgrade fails (default 6 hours). */
     @io.fabric8.generator.annotation.Min(60)
@@ -43,6 +52,10 @@ public class PostgresUpgradeSpec {
     public void setSchemaCheck(PhaseToggle schemaCheck) { this.schemaCheck = schemaCheck; }
     public PhaseToggle getAnalyze() { return analyze; }
     public void setAnalyze(PhaseToggle analyze) { this.analyze = analyze; }
+    public String getImage() { return image; }
+    public void setImage(String image) { this.image = image; }
+    public WorkVolumeSpec getWorkVolume() { return workVolume; }
+    public void setWorkVolume(WorkVolumeSpec workVolume) { this.workVolume = workVolume; }
     public Long getStepTimeoutSeconds() { return stepTimeoutSeconds; }
     public void setStepTimeoutSeconds(Long stepTimeoutSeconds) { this.stepTimeoutSeconds = stepTimeoutSeconds; }
 }

@@ -23,6 +23,8 @@ public class PostgresUpgradeStatus {
     private Phase failedPhase;
     private List<Condition> conditions = new ArrayList<>();
     private List<StepStatus> steps = new ArrayList<>();
+    /** Each declared service's recorded replicas (written before it is scaled down). */
+    private List<ServiceStatus> services = new ArrayList<>();
 
     public Phase getPhase() { return phase; }
     public void setPhase(Phase phase) { this.phase = phase; }
@@ -44,6 +46,8 @@ public class PostgresUpgradeStatus {
     public void setFailedPhase(Phase failedPhase) { this.failedPhase = failedPhase; }
     public List<Condition> getConditions() { return conditions; }
     public void setConditions(List<Condition> conditions) { this.conditions = conditions == null ? new ArrayList<>() : conditions; }
+    public List<ServiceStatus> getServices() { return services; }
+    public void setServices(List<ServiceStatus> services) { this.services = services == null ? new ArrayList<>() : services; }
     public List<StepStatus> getSteps() { return steps; }
     public void setSteps(List<StepStatus> steps) { this.steps = steps == null ? new ArrayList<>() : steps; }
 }

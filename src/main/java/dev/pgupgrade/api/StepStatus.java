@@ -8,6 +8,8 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public class StepStatus {
     private String name;
+    /** The Kubernetes Job that ran the step (operator only). */
+    private String job;
     private Phase phase;
     private StepState state;
     private Integer attempt;
@@ -26,6 +28,8 @@ public class StepStatus {
 
     public String getName() { return name; }
     public void setName(String name) { this.name = name; }
+    public String getJob() { return job; }
+    public void setJob(String job) { this.job = job; }
     public Phase getPhase() { return phase; }
     public void setPhase(Phase phase) { this.phase = phase; }
     public StepState getState() { return state; }
