@@ -8,7 +8,7 @@ PG_HOME ?= $(shell scripts/pg-home.sh)
 PG_MAJORS := 12 13 14 15 16 17 18
 JAR := target/pgupgrade.jar
 
-.PHONY: build demo test unit pg-binaries crds clean
+.PHONY: build demo test unit pg-binaries crds image clean
 
 build: $(JAR) pg-binaries
 
@@ -31,6 +31,12 @@ unit:
 # Regenerate crds/ from the Java classes in src/main/java/dev/pgupgrade/api (CrdUpToDateTest checks it).
 crds: $(JAR)
 	java -jar $(JAR) crd > crds/postgresupgrades.pgupgrade.dev.yaml
+
+# The operator image (operator/Dockerfile), where a container engine runs.
+IMAGE ?= pgupgrade-operator:dev
+image: $(JAR)
+	@if docker info >/dev/null 2>&1; then docker build -f operator/Dockerfile -t $(IMAGE) .; \
+	else echo "make image: no container engine answers here (docker info failed); build on a machine with Docker" >&2; exit 1; fi
 
 clean:
 	$(MVN) clean
