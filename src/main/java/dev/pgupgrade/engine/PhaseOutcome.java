@@ -8,6 +8,10 @@ public sealed interface PhaseOutcome {
     record Skipped(String reason) implements PhaseOutcome {
     }
 
+    /** The driver did the phase's work itself (e.g. scaled the services) and says what it did. */
+    record Completed(String message) implements PhaseOutcome {
+    }
+
     /** The platform or runner cannot do this phase for this spec; the upgrade fails with the reason. */
     record Refused(String reason) implements PhaseOutcome {
     }

@@ -16,6 +16,9 @@ public final class StepJudge {
         if (outcome instanceof PhaseOutcome.Skipped skipped) {
             return Verdict.ok(skipped.reason());
         }
+        if (outcome instanceof PhaseOutcome.Completed completed) {
+            return Verdict.ok(completed.message());
+        }
         if (outcome instanceof PhaseOutcome.Refused refused) {
             return Verdict.failed(refused.reason());
         }

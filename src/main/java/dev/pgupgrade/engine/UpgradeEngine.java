@@ -77,6 +77,47 @@ public final class UpgradeEngine {
         return status;
     }
 
+    /**
+     * The intent of ScalingDown: each service's current replicas, stored before anything is scaled.
+     * A service already recorded keeps its record: after a restart the workload may show the zero the
+     * operator set itself, and that must never replace what the app really had.
+     */
+    public PostgresUpgradeStatus servicesRecorded(PostgresUpgrade upgrade, java.util.List<dev.pgupgrade.api.ServiceStatus> observed) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        for (dev.pgupgrade.api.ServiceStatus seen : observed) {
+            boolean known = status.getServices().stream()
+                    .anyMatch(s -> s.getKind().equals(seen.getKind()) && s.getName().equals(seen.getName()));
+            if (!known) {
+                status.getServices().add(new dev.pgupgrade.api.ServiceStatus(seen.getKind(), seen.getName(), seen.getReplicas()));
+            }
+        }
+        return status;
+    }
+
+    /** Where the copy of a repointed service's previous URL is kept (a Secret's name, never the value). */
+    public PostgresUpgradeStatus backupRecorded(PostgresUpgrade upgrade, String backupSecret) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        status.getServices().forEach(s -> s.setBackupSecret(backupSecret));
+        return status;
+    }
+
+    /** A spec that fails validation ends the upgrade before anything is touched, listing every problem. */
+    public PostgresUpgradeStatus rejected(PostgresUpgrade upgrade, java.util.List<String> problems, Instant now) {
+        PostgresUpgradeStatus status = upgrade.getStatus() == null ? new PostgresUpgradeStatus() : copy(upgrade.getStatus());
+        if (status.getStartedAt() == null) {
+            status.setStartedAt(timestamp(now));
+        }
+        if (status.getAttempt() == null) {
+            status.setAttempt(1);
+        }
+        status.setPhase(Phase.Failed);
+        status.setFailedPhase(Phase.Validating);
+        status.setCompletedAt(timestamp(now));
+        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
+        status.setMessage("The spec is invalid: " + String.join("; ", problems) + ". Nothing was touched: correct the spec to retry.");
+        return withConditions(status, upgrade, now);
+    }
+
     /** Records how the current phase ended and moves to the phase that follows. */
     public PostgresUpgradeStatus phaseEnded(PostgresUpgrade upgrade, PhaseOutcome outcome, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());

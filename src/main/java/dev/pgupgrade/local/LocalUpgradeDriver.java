@@ -56,6 +56,9 @@ public final class LocalUpgradeDriver {
                 outcome = runStep(upgrade, run.step());
             } else if (work instanceof PhaseWork.NothingToDo nothing) {
                 outcome = new PhaseOutcome.Skipped(nothing.reason());
+            } else if (work instanceof PhaseWork.ServiceWork) {
+                // Preflight refuses services up front; this keeps a hand-edited state file from getting further.
+                outcome = new PhaseOutcome.Refused("spec.services: pgupgrade run cannot scale or repoint Kubernetes services");
             } else {
                 outcome = new PhaseOutcome.Refused(((PhaseWork.Unsupported) work).reason());
             }

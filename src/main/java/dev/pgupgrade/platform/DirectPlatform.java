@@ -30,11 +30,16 @@ public final class DirectPlatform implements UpgradePlatform {
             // A second restore over a half-finished one would fail on, or duplicate, what the first wrote.
             case Restoring -> run(upgrade, phase, StepScripts.RESTORE, false, target(spec));
             case Analyzing -> run(upgrade, phase, StepScripts.ANALYZE, true, target(spec));
-            case ScalingDown, Repointing, ScalingUp, RollingBack -> spec.getServices().isEmpty()
-                    ? new PhaseWork.NothingToDo("no services declared")
-                    : new PhaseWork.Unsupported("spec.services: scaling and repointing Kubernetes services needs the operator");
+            case ScalingDown -> services(spec, PhaseWork.ServiceAction.SCALE_DOWN);
+            case Repointing -> services(spec, PhaseWork.ServiceAction.REPOINT);
+            case ScalingUp -> services(spec, PhaseWork.ServiceAction.SCALE_UP);
+            case RollingBack -> services(spec, PhaseWork.ServiceAction.ROLL_BACK);
             case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
         };
+    }
+
+    private static PhaseWork services(PostgresUpgradeSpec spec, PhaseWork.ServiceAction action) {
+        return spec.getServices().isEmpty() ? new PhaseWork.NothingToDo("no services declared") : new PhaseWork.ServiceWork(action);
     }
 
     /** Deterministic per phase and attempt, so that a restarted driver finds the step it started. */

@@ -7,6 +7,24 @@ public sealed interface PhaseWork {
     record RunStep(StepSpec step) implements PhaseWork {
     }
 
+    /**
+     * Work on the apps, done by the driver itself through the platform's API (the operator: Kubernetes
+     * Deployments and StatefulSets), not in a step.
+     */
+    record ServiceWork(ServiceAction action) implements PhaseWork {
+    }
+
+    enum ServiceAction {
+        /** Record each service's replicas, then scale it to zero and wait until its pods are gone. */
+        SCALE_DOWN,
+        /** Point each service at the target (keeping a copy of what it pointed at). */
+        REPOINT,
+        /** Scale each service back to its recorded replicas and wait until they are ready. */
+        SCALE_UP,
+        /** Undo: restore the services' previous URLs and recorded replicas. */
+        ROLL_BACK
+    }
+
     /** Nothing to do here, said why (e.g. no services declared). */
     record NothingToDo(String reason) implements PhaseWork {
     }

@@ -42,9 +42,11 @@ result_num() {
   _RESULT_FIELDS+=("$(json_string "$1"):$2")
 }
 
-# result_lines KEY FILE [MAX]: the file's lines (first MAX, each cut to 300 characters) as a JSON array
+# result_lines KEY FILE [MAX]: the file's lines (first MAX, each cut to 300 characters) as a JSON array.
+# RESULT_MAX_LINES caps MAX: a pod's termination message, where Jobs report, holds 4 KiB.
 result_lines() {
   local key=$1 file=$2 max=${3:-50} items=() line
+  if [[ -n ${RESULT_MAX_LINES:-} ]] && ((max > RESULT_MAX_LINES)); then max=$RESULT_MAX_LINES; fi
   if [[ -f $file ]]; then
     while IFS= read -r line || [[ -n $line ]]; do
       items+=("$(json_string "${line:0:300}")")
@@ -162,6 +164,13 @@ psql_at() {
 # replaced by its line number so that status shows "line 42: ERROR: ...".
 error_lines() {
   grep -E '(ERROR|FATAL|PANIC):' "$1" | sed -E 's/^psql:[^:]*:([0-9]+): /line \1: /' > "$2" || true
+}
+
+# existing_names_in_errors KIND ERRORS_FILE EXISTING_FILE: the names of EXISTING_FILE that an
+# 'ERROR:  KIND "NAME" already exists' line mentions -- all the classifier needs, and short.
+existing_names_in_errors() {
+  local kind=$1 errors=$2 existing=$3
+  sed -nE "s/.*ERROR: +$kind \"(.*)\" already exists.*/\1/p" "$errors" | sort -u | grep -Fx -f - "$existing" || true
 }
 
 # target_role_filter ROLE: drops the dump's "ALTER ROLE <ROLE> WITH ... PASSWORD ..." statement

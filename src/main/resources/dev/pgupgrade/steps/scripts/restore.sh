@@ -26,8 +26,10 @@ error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
 
 result_num errorCount "$(wc -l < "$WORK_DIR/restore-errors.txt")"
 result_lines errorLines "$WORK_DIR/restore-errors.txt" 50
-result_lines preexistingRoles "$WORK_DIR/target-roles-before.txt" 200
-result_lines preexistingDatabases "$WORK_DIR/target-databases-before.txt" 200
+existing_names_in_errors role "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-roles-before.txt" > "$WORK_DIR/roles-in-errors.txt"
+existing_names_in_errors database "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-databases-before.txt" > "$WORK_DIR/databases-in-errors.txt"
+result_lines preexistingRoles "$WORK_DIR/roles-in-errors.txt" 200
+result_lines preexistingDatabases "$WORK_DIR/databases-in-errors.txt" 200
 result_num bytes "$(stat -c %s "$dump")"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 succeed

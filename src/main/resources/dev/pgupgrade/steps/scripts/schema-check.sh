@@ -56,7 +56,9 @@ error_lines "$scratch/restore.err" "$scratch/errors.txt"
 
 result_num errorCount "$(wc -l < "$scratch/errors.txt")"
 result_lines errorLines "$scratch/errors.txt" 50
-result_lines preexistingRoles "$scratch/roles.txt" 200
-result_lines preexistingDatabases "$scratch/databases.txt" 200
+existing_names_in_errors role "$scratch/errors.txt" "$scratch/roles.txt" > "$scratch/roles-in-errors.txt"
+existing_names_in_errors database "$scratch/errors.txt" "$scratch/databases.txt" > "$scratch/databases-in-errors.txt"
+result_lines preexistingRoles "$scratch/roles-in-errors.txt" 200
+result_lines preexistingDatabases "$scratch/databases-in-errors.txt" 200
 result_num bytes "$(stat -c %s "$scratch/schema.sql")"
 succeed
