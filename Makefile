@@ -31,6 +31,7 @@ unit:
 # Regenerate crds/ from the Java classes in src/main/java/dev/pgupgrade/api (CrdUpToDateTest checks it).
 crds: $(JAR)
 	java -jar $(JAR) crd > crds/postgresupgrades.pgupgrade.dev.yaml
+	cp crds/postgresupgrades.pgupgrade.dev.yaml helm/pgupgrade-operator/crds/postgresupgrades.pgupgrade.dev.yaml
 
 # The operator image (operator/Dockerfile), where a container engine runs.
 IMAGE ?= pgupgrade-operator:dev

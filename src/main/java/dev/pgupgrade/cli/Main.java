@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code pgupgrade}: the command line. */
 @Command(name = "pgupgrade", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Upgrades a PostgreSQL database to a new major version by dump and restore.",
-        subcommands = {RunCommand.class, CrdCommand.class})
+        subcommands = {RunCommand.class, OperatorCommand.class, CrdCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -82,7 +82,7 @@ public final class UpgradeEngine {
      * A service already recorded keeps its record: after a restart the workload may show the zero the
      * operator set itself, and that must never replace what the app really had.
      */
-    public PostgresUpgradeStatus servicesRecorded(PostgresUpgrade upgrade, java.util.List<dev.pgupgrade.api.ServiceStatus> observed) {
+    public PostgresUpgradeStatus servicesRecorded(PostgresUpgrade upgrade, java.util.List<dev.pgupgrade.api.ServiceStatus> observed, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         for (dev.pgupgrade.api.ServiceStatus seen : observed) {
             boolean known = status.getServices().stream()
@@ -91,14 +91,54 @@ public final class UpgradeEngine {
                 status.getServices().add(new dev.pgupgrade.api.ServiceStatus(seen.getKind(), seen.getName(), seen.getReplicas()));
             }
         }
+        openStep(status, now);
         return status;
     }
 
     /** Where the copy of a repointed service's previous URL is kept (a Secret's name, never the value). */
-    public PostgresUpgradeStatus backupRecorded(PostgresUpgrade upgrade, String backupSecret) {
+    public PostgresUpgradeStatus backupRecorded(PostgresUpgrade upgrade, String backupSecret, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         status.getServices().forEach(s -> s.setBackupSecret(backupSecret));
+        openStep(status, now);
         return status;
+    }
+
+    /**
+     * A new generation of the spec after Failed or RolledBack: start again at Validating, as attempt
+     * N+1 (step names carry the attempt, so no old step result is reused). The history stays.
+     */
+    public PostgresUpgradeStatus retried(PostgresUpgrade upgrade, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        status.setAttempt((status.getAttempt() == null ? 1 : status.getAttempt()) + 1);
+        status.setPhase(PhaseMachine.first());
+        status.setFailedPhase(null);
+        status.setCompletedAt(null);
+        status.getServices().clear();
+        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
+        status.setMessage("Retrying (attempt " + status.getAttempt() + ") after the spec changed. " + describe(PhaseMachine.first(), upgrade));
+        return withConditions(status, upgrade, now);
+    }
+
+    /** The same status with another message, e.g. what a phase is waiting for. */
+    public PostgresUpgradeStatus waiting(PostgresUpgrade upgrade, String message, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        status.setMessage(status.getPhase() + ": " + message);
+        openStep(status, now);
+        return withConditions(status, upgrade, now);
+    }
+
+    /** The current phase's step record, Running since now unless it already exists: so a phase the driver works through itself has a duration. */
+    private static void openStep(PostgresUpgradeStatus status, Instant now) {
+        String name = DirectPlatform.stepName(status.getPhase(), status);
+        if (find(status, name) == null) {
+            StepStatus record = new StepStatus();
+            record.setName(name);
+            record.setPhase(status.getPhase());
+            record.setAttempt(status.getAttempt());
+            record.setState(StepState.Running);
+            record.setStartedAt(timestamp(now));
+            status.getSteps().add(record);
+        }
     }
 
     /** A spec that fails validation ends the upgrade before anything is touched, listing every problem. */

@@ -130,6 +130,11 @@ public final class ProcessStepRunner implements StepRunner {
         children.values().forEach(p -> kill(p.toHandle()));
     }
 
+    /** The JSON result a step wrote, once it has ended. */
+    public Path resultFile(StepSpec step) {
+        return file(step, "result.json");
+    }
+
     /** The log a step wrote, for humans. */
     public Path logFile(StepSpec step) {
         return file(step, "log");

@@ -93,6 +93,7 @@ _urldecode() { local s=${1//\\/\\\\}; printf '%b' "${s//%/\\x}"; }
 # subshell) and clears any others. WHAT names the URL in error messages; the URL itself never does.
 use_url() {
   local url=$1 what=$2 rest auth hostport path query host port
+  url=${url%$'\n'}; url=${url%$'\r'}   # a Secret written with echo ends in a newline
   unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGSSLCERT \
         PGSSLKEY PGAPPNAME PGTARGETSESSIONATTRS PGSERVICE PGPASSFILE
   case $url in

@@ -1,0 +1,57 @@
+package dev.pgupgrade.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
+import java.time.Clock;
+import java.util.Set;
+
+/** Builds and starts the JOSDK Operator with the PostgresUpgrade controller. */
+public final class OperatorMain {
+    /**
+     * @param namespaces     namespaces to watch; empty means all
+     * @param useSsa         server-side apply for status patches (off against API servers without it, e.g. fabric8's mock)
+     * @param leaderElection lease name and namespace when more than one replica may run, else null
+     */
+    public record Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection) {
+        public Options {
+            namespaces = Set.copyOf(namespaces);
+        }
+    }
+
+    public record LeaderElection(String leaseName, String leaseNamespace) {
+    }
+
+    private OperatorMain() {
+    }
+
+    /** Starts a controller watching {@code namespaces} (empty: all), without leader election. */
+    public static Operator start(KubernetesClient client, Set<String> namespaces) {
+        return start(client, new Options(namespaces, true, null));
+    }
+
+    public static Operator start(KubernetesClient client, Options options) {
+        Operator operator = new Operator(o -> {
+            o.withKubernetesClient(client)
+                    .withUseSSAToPatchPrimaryResource(options.useSsa())
+                    .withCloseClientOnStop(false);
+            if (options.leaderElection() != null) {
+                var election = LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(options.leaderElection().leaseName());
+                if (options.leaderElection().leaseNamespace() != null) {
+                    election.withLeaseNamespace(options.leaderElection().leaseNamespace());
+                }
+                o.withLeaderElectionConfiguration(election.build());
+            }
+        });
+        operator.register(new PostgresUpgradeReconciler(client, Clock.systemUTC()), c -> {
+            if (options.namespaces().isEmpty()) {
+                c.watchingAllNamespaces();
+            } else {
+                c.settingNamespaces(options.namespaces());
+            }
+        });
+        operator.start();
+        return operator;
+    }
+
+}

@@ -1,0 +1,210 @@
+package dev.pgupgrade.operator;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.Platform;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.engine.SpecValidator;
+import dev.pgupgrade.engine.UpgradeEngine;
+import dev.pgupgrade.platform.DirectPlatform;
+import dev.pgupgrade.platform.PhaseWork;
+import dev.pgupgrade.runner.JobStepRunner;
+import dev.pgupgrade.runner.StepResources;
+import dev.pgupgrade.runner.StepRunner.StepProgress;
+import dev.pgupgrade.steps.StepSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives PostgresUpgrades through the engine's phases. Each reconcile makes at most one step of
+ * progress and ends by storing the status that describes it: an intent (a step about to start, the
+ * replicas about to be changed) is stored BEFORE the side effect it announces, which runs on a
+ * later reconcile and is idempotent; a result is stored as soon as it is known. So the operator may
+ * die between any two lines and the next one carries on from status alone. Step Jobs are a
+ * secondary event source (owner references); status-only changes do not trigger reconciles, so
+ * every status write asks for a prompt requeue.
+ */
+@ControllerConfiguration(name = PostgresUpgradeReconciler.NAME)
+public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
+    public static final String NAME = "postgresupgrade";
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresUpgradeReconciler.class);
+    static final Duration NEXT = Duration.ofMillis(200);
+    static final Duration POLL = Duration.ofSeconds(5);
+    static final Duration WAIT_FOR_SECRETS = Duration.ofSeconds(15);
+
+    private final KubernetesClient client;
+    private final Clock clock;
+    private final UpgradeEngine engine = new UpgradeEngine(new DirectPlatform());
+    private final KubernetesServices services;
+    private final SecretChecks secrets;
+    private final EventRecorder events;
+
+    public PostgresUpgradeReconciler(KubernetesClient client, Clock clock) {
+        this.client = client;
+        this.clock = clock;
+        this.services = new KubernetesServices(client);
+        this.secrets = new SecretChecks(client);
+        this.events = new EventRecorder(client);
+    }
+
+    @Override
+    public List<EventSource<?, PostgresUpgrade>> prepareEventSources(EventSourceContext<PostgresUpgrade> context) {
+        var jobs = InformerEventSourceConfiguration.from(Job.class, PostgresUpgrade.class)
+                .withNamespacesInheritedFromController()
+                .withLabelSelector(StepResources.LABEL_UPGRADE)
+                .build();
+        return List.of(new InformerEventSource<>(jobs, context));
+    }
+
+    @Override
+    public UpdateControl<PostgresUpgrade> reconcile(PostgresUpgrade upgrade, Context<PostgresUpgrade> context) {
+        Instant now = clock.instant();
+        PostgresUpgradeStatus status = upgrade.getStatus();
+        if (status == null || status.getPhase() == null) {
+            List<String> problems = problems(upgrade);
+            return transition(upgrade, problems.isEmpty() ? engine.initialize(upgrade, now) : engine.rejected(upgrade, problems, now), now);
+        }
+        Phase phase = status.getPhase();
+        if (phase.isTerminal()) {
+            if (phase != Phase.Succeeded && generationChanged(upgrade)) {
+                List<String> problems = problems(upgrade);
+                return transition(upgrade, problems.isEmpty() ? engine.retried(upgrade, now) : engine.rejected(upgrade, problems, now), now);
+            }
+            return UpdateControl.noUpdate();  // a finished upgrade is left alone
+        }
+        PhaseWork work = engine.work(upgrade);
+        if (work instanceof PhaseWork.RunStep run) {
+            return step(upgrade, run.step(), now);
+        }
+        if (work instanceof PhaseWork.ServiceWork serviceWork) {
+            return services(upgrade, serviceWork.action(), now);
+        }
+        if (work instanceof PhaseWork.NothingToDo nothing) {
+            return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Skipped(nothing.reason()), now), now);
+        }
+        return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(((PhaseWork.Unsupported) work).reason()), now), now);
+    }
+
+    private UpdateControl<PostgresUpgrade> step(PostgresUpgrade upgrade, StepSpec step, Instant now) {
+        if (!UpgradeEngine.isStarted(upgrade.getStatus(), step)) {
+            if (step.phase() == Phase.Validating) {
+                SecretChecks.Result checked = secrets.check(upgrade);
+                if (!checked.invalid().isEmpty()) {
+                    return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(String.join("; ", checked.invalid())), now), now);
+                }
+                if (!checked.missing().isEmpty()) {
+                    return waitFor(upgrade, "waiting for " + String.join("; ", checked.missing()), now, WAIT_FOR_SECRETS);
+                }
+            }
+            PostgresUpgradeStatus started = engine.stepStarted(upgrade, step, now);
+            started.getSteps().stream().filter(s -> step.name().equals(s.getName()))
+                    .forEach(s -> s.setJob(StepResources.jobName(upgrade, step)));
+            return transition(upgrade, started, now);  // the intent is stored; the Job is created next time
+        }
+        JobStepRunner jobs = new JobStepRunner(client, upgrade);
+        jobs.start(step);
+        StepProgress progress = jobs.poll(step);
+        if (progress instanceof StepProgress.Running) {
+            return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(POLL);
+        }
+        if (progress instanceof StepProgress.Finished finished) {
+            return transition(upgrade, engine.phaseEnded(upgrade, finished.outcome(), now), now);
+        }
+        StepProgress.Lost lost = (StepProgress.Lost) progress;
+        if (step.rerunnable()) {
+            LOG.warn("{}: {}; starting it again", key(upgrade), lost.what());
+            jobs.discard(step);
+            jobs.start(step);
+            return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(POLL);
+        }
+        return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Ran(-1, null,
+                lost.what() + "; this step writes to the target, so it is not started again by itself"), now), now);
+    }
+
+    private UpdateControl<PostgresUpgrade> services(PostgresUpgrade upgrade, PhaseWork.ServiceAction action, Instant now) {
+        ServiceProgress progress = services.advance(upgrade, action);
+        if (progress instanceof ServiceProgress.RecordReplicas record) {
+            return transition(upgrade, engine.servicesRecorded(upgrade, record.observed(), now), now);
+        }
+        if (progress instanceof ServiceProgress.RecordBackup backup) {
+            return transition(upgrade, engine.backupRecorded(upgrade, backup.secretName(), now), now);
+        }
+        if (progress instanceof ServiceProgress.InProgress inProgress) {
+            return waitFor(upgrade, inProgress.what(), now, Duration.ofSeconds(2));
+        }
+        if (progress instanceof ServiceProgress.Done done) {
+            return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Completed(done.message()), now), now);
+        }
+        return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(((ServiceProgress.Failed) progress).reason()), now), now);
+    }
+
+    /** Status says what the phase is waiting for (written only when that changes). */
+    private UpdateControl<PostgresUpgrade> waitFor(PostgresUpgrade upgrade, String what, Instant now, Duration again) {
+        PostgresUpgradeStatus waiting = engine.waiting(upgrade, what, now);
+        if (Objects.equals(waiting.getMessage(), upgrade.getStatus().getMessage())) {
+            return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(again);
+        }
+        upgrade.setStatus(waiting);
+        return UpdateControl.patchStatus(upgrade).rescheduleAfter(again);
+    }
+
+    /** Stores a new status, with an Event when the phase changed. */
+    private UpdateControl<PostgresUpgrade> transition(PostgresUpgrade upgrade, PostgresUpgradeStatus next, Instant now) {
+        PostgresUpgradeStatus previous = upgrade.getStatus();
+        Phase from = previous == null ? null : previous.getPhase();
+        if (from != next.getPhase()) {
+            boolean bad = next.getPhase() == Phase.Failed || next.getPhase() == Phase.RolledBack || next.getPhase() == Phase.RollingBack;
+            String identity = "attempt " + next.getAttempt() + ": " + from + " -> " + next.getPhase();
+            events.record(upgrade, bad, next.getPhase().name(), describe(next), identity, now);
+            LOG.info("{}: {} -> {}: {}", key(upgrade), from, next.getPhase(), next.getMessage());
+        }
+        upgrade.setStatus(next);
+        return UpdateControl.patchStatus(upgrade).rescheduleAfter(NEXT);
+    }
+
+    /** The event text: the last finished step's result, then what happens now. */
+    private static String describe(PostgresUpgradeStatus status) {
+        List<StepStatus> steps = status.getSteps();
+        StepStatus last = steps.isEmpty() ? null : steps.get(steps.size() - 1);
+        String done = last != null && last.getState() != null && last.getState() != dev.pgupgrade.api.StepState.Running && last.getMessage() != null
+                ? last.getPhase() + " " + last.getState().name().toLowerCase(java.util.Locale.ROOT) + ": " + last.getMessage() + ". " : "";
+        return done + status.getMessage();
+    }
+
+    /** What the reconciler refuses before anything starts; the same checks pgupgrade run makes, as far as they apply here. */
+    private static List<String> problems(PostgresUpgrade upgrade) {
+        List<String> problems = new ArrayList<>(SpecValidator.problems(upgrade));
+        if (problems.isEmpty() && upgrade.getSpec().getPlatform() != Platform.DIRECT) {
+            problems.add("spec.platform: \"" + upgrade.getSpec().getPlatform().wireName() + "\" is not supported by this operator version; use \"direct\"");
+        }
+        return problems;
+    }
+
+    private static boolean generationChanged(PostgresUpgrade upgrade) {
+        Long generation = upgrade.getMetadata().getGeneration();
+        Long observed = upgrade.getStatus().getObservedGeneration();
+        return generation != null && observed != null && generation > observed;
+    }
+
+    private static String key(PostgresUpgrade upgrade) {
+        return upgrade.getMetadata().getNamespace() + "/" + upgrade.getMetadata().getName();
+    }
+}

@@ -1,0 +1,146 @@
+package dev.pgupgrade.runner;
+
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.steps.StepSpec;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the steps of one upgrade as Kubernetes Jobs (see {@link StepJobBuilder}). A Job's name is
+ * derived from the step's, so starting twice creates one Job; its result comes from the pod's
+ * termination message, which the reconciler copies into status as soon as the Job has ended,
+ * long before ttlSecondsAfterFinished removes it.
+ */
+public final class JobStepRunner implements StepRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(JobStepRunner.class);
+    private final KubernetesClient client;
+    private final PostgresUpgrade upgrade;
+
+    public JobStepRunner(KubernetesClient client, PostgresUpgrade upgrade) {
+        this.client = client;
+        this.upgrade = upgrade;
+    }
+
+    @Override
+    public void start(StepSpec step) {
+        String namespace = upgrade.getMetadata().getNamespace();
+        String name = StepResources.jobName(upgrade, step);
+        if (client.batch().v1().jobs().inNamespace(namespace).withName(name).get() != null) {
+            return;
+        }
+        ensureScripts();
+        if (StepJobBuilder.usesWorkClaim(step)) {
+            createIfAbsent(StepJobBuilder.workClaim(upgrade));
+        }
+        createIfAbsent(StepJobBuilder.job(upgrade, step));
+        LOG.info("{}/{}: created Job {} for step {}", namespace, upgrade.getMetadata().getName(), name, step.script());
+    }
+
+    @Override
+    public StepProgress poll(StepSpec step) {
+        String namespace = upgrade.getMetadata().getNamespace();
+        String name = StepResources.jobName(upgrade, step);
+        Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+        if (job == null) {
+            return new StepProgress.Lost("Job " + name + " disappeared before it reported a result");
+        }
+        JobStatus status = job.getStatus();
+        boolean failed = hasCondition(status, "Failed") || (status != null && positive(status.getFailed()));
+        boolean succeeded = hasCondition(status, "Complete") || (status != null && positive(status.getSucceeded()));
+        if (!failed && !succeeded) {
+            return new StepProgress.Running();
+        }
+        Optional<ContainerStateTerminated> terminated = terminatedStep(namespace, name);
+        if (terminated.isEmpty()) {
+            String why = failed && "DeadlineExceeded".equals(conditionReason(status, "Failed"))
+                    ? "the step ran longer than its limit of " + step.timeout().toSeconds() + " s and was stopped (Job " + name + ")"
+                    : "Job " + name + " " + (failed ? "failed" : "ended") + " but its pod, which holds the result, is gone";
+            return new StepProgress.Finished(new PhaseOutcome.Ran(failed ? 1 : 0, null, why));
+        }
+        ContainerStateTerminated state = terminated.get();
+        int exitCode = state.getExitCode() == null ? (failed ? 1 : 0) : state.getExitCode();
+        String message = state.getMessage();
+        if (message == null || message.isBlank()) {
+            return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null,
+                    "the step's pod ended (exit code " + exitCode + ", " + Objects.toString(state.getReason(), "no reason") + ") without reporting a result; see its log: kubectl logs job/" + name));
+        }
+        try {
+            return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, ScriptResult.parse(message), null));
+        } catch (IOException e) {
+            return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null,
+                    "the step's result is not valid JSON (" + e.getClass().getSimpleName() + "); see kubectl logs job/" + name));
+        }
+    }
+
+    @Override
+    public void discard(StepSpec step) {
+        client.batch().v1().jobs().inNamespace(upgrade.getMetadata().getNamespace())
+                .withName(StepResources.jobName(upgrade, step)).withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
+    }
+
+    /** Creates the scripts ConfigMap, or brings it up to date with this operator's scripts. */
+    private void ensureScripts() {
+        ConfigMap wanted = StepJobBuilder.scripts(upgrade);
+        var resource = client.configMaps().inNamespace(upgrade.getMetadata().getNamespace()).withName(wanted.getMetadata().getName());
+        ConfigMap current = resource.get();
+        if (current == null) {
+            createIfAbsent(wanted);
+        } else if (!wanted.getData().equals(current.getData())) {
+            current.setData(wanted.getData());
+            resource.update();
+        }
+    }
+
+    private void createIfAbsent(HasMetadata object) {
+        try {
+            client.resource(object).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                throw e;
+            }
+        }
+    }
+
+    private Optional<ContainerStateTerminated> terminatedStep(String namespace, String jobName) {
+        List<Pod> pods = client.pods().inNamespace(namespace).withLabel("job-name", jobName).list().getItems();
+        return pods.stream()
+                .sorted(Comparator.comparing((Pod p) -> Objects.toString(p.getMetadata().getCreationTimestamp(), "")).reversed())
+                .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? java.util.stream.Stream.<ContainerStatus>empty()
+                        : p.getStatus().getContainerStatuses().stream())
+                .filter(c -> "step".equals(c.getName()) && c.getState() != null && c.getState().getTerminated() != null)
+                .map(c -> c.getState().getTerminated())
+                .findFirst();
+    }
+
+    private static boolean hasCondition(JobStatus status, String type) {
+        return status != null && status.getConditions() != null && status.getConditions().stream()
+                .anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    private static String conditionReason(JobStatus status, String type) {
+        return status == null || status.getConditions() == null ? null : status.getConditions().stream()
+                .filter(c -> type.equals(c.getType())).map(JobCondition::getReason).findFirst().orElse(null);
+    }
+
+    private static boolean positive(Integer n) {
+        return n != null && n > 0;
+    }
+}

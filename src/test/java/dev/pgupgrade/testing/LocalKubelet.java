@@ -1,0 +1,264 @@
+package dev.pgupgrade.testing;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.SecretKeyRef;
+import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.runner.ProcessStepRunner;
+import dev.pgupgrade.runner.SecretResolver;
+import dev.pgupgrade.runner.SecretUnavailableException;
+import dev.pgupgrade.runner.StepResources;
+import dev.pgupgrade.runner.StepRunner.StepProgress;
+import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.StepSpec;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a cluster does beside the API server, for tests against fabric8's mock API server: it runs
+ * every Job's container as a local bash process (with the same ProcessStepRunner as {@code pgupgrade
+ * run}), then writes the pod with its termination message and the Job's status back, as kubelet and
+ * the Job controller would; and it plays the Deployment and StatefulSet controllers, keeping one pod
+ * per replica and reporting them ready. A claim maps to one local directory, so Dumping and
+ * Restoring share the dump as they share a volume in a cluster.
+ */
+public final class LocalKubelet implements AutoCloseable {
+    /** The kubelet truncates termination messages to 4096 bytes; so does this one, to catch results that are too big. */
+    static final int TERMINATION_MESSAGE_LIMIT = 4096;
+
+    private final KubernetesClient client;
+    private final String namespace;
+    private final Path root;
+    private final Map<String, Path> serverBinaries;
+    private final Set<String> seenJobs = ConcurrentHashMap.newKeySet();
+    private final Map<String, Integer> lowestReplicas = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor();
+    private final ExecutorService steps = Executors.newCachedThreadPool();
+
+    /** @param serverBinaries server binaries per major, standing in for the image's /usr/lib/postgresql/MAJOR/bin */
+    public LocalKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
+        this.client = client;
+        this.namespace = namespace;
+        this.root = root;
+        this.serverBinaries = Map.copyOf(serverBinaries);
+    }
+
+    public LocalKubelet start() {
+        loop.scheduleWithFixedDelay(this::tick, 0, 100, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** The fewest replicas each workload ("Deployment/name") was seen at: proves it was scaled down. */
+    public Map<String, Integer> lowestReplicas() {
+        return Map.copyOf(lowestReplicas);
+    }
+
+    /** How many Jobs were run. */
+    public int jobsRun() {
+        return seenJobs.size();
+    }
+
+    private void tick() {
+        try {
+            for (Job job : client.batch().v1().jobs().inNamespace(namespace).list().getItems()) {
+                if (job.getStatus() == null || (job.getStatus().getSucceeded() == null && job.getStatus().getFailed() == null)) {
+                    if (seenJobs.add(job.getMetadata().getName())) {
+                        steps.submit(() -> run(job));
+                    }
+                }
+            }
+            for (Deployment d : client.apps().deployments().inNamespace(namespace).list().getItems()) {
+                reconcileWorkload("Deployment", d.getMetadata().getName(), orOne(d.getSpec().getReplicas()), d.getSpec().getSelector().getMatchLabels(),
+                        ready -> client.apps().deployments().inNamespace(namespace).withName(d.getMetadata().getName()).editStatus(x -> {
+                            x.setStatus(new io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder().withReplicas(ready).withReadyReplicas(ready)
+                                    .withAvailableReplicas(ready).withUpdatedReplicas(ready).withObservedGeneration(x.getMetadata().getGeneration()).build());
+                            return x;
+                        }), d.getStatus() == null ? null : d.getStatus().getReadyReplicas());
+            }
+            for (StatefulSet s : client.apps().statefulSets().inNamespace(namespace).list().getItems()) {
+                reconcileWorkload("StatefulSet", s.getMetadata().getName(), orOne(s.getSpec().getReplicas()), s.getSpec().getSelector().getMatchLabels(),
+                        ready -> client.apps().statefulSets().inNamespace(namespace).withName(s.getMetadata().getName()).editStatus(x -> {
+                            x.setStatus(new io.fabric8.kubernetes.api.model.apps.StatefulSetStatusBuilder().withReplicas(ready).withReadyReplicas(ready)
+                                    .withAvailableReplicas(ready).withObservedGeneration(x.getMetadata().getGeneration()).build());
+                            return x;
+                        }), s.getStatus() == null ? null : s.getStatus().getReadyReplicas());
+            }
+        } catch (RuntimeException e) {
+            // the mock server is shutting down, or a write raced with the operator's: next tick
+        }
+    }
+
+    private void reconcileWorkload(String kind, String name, int replicas, Map<String, String> selector,
+                                   java.util.function.IntConsumer writeStatus, Integer readyNow) {
+        lowestReplicas.merge(kind + "/" + name, replicas, Math::min);
+        List<Pod> pods = client.pods().inNamespace(namespace).withLabels(selector).list().getItems();
+        for (int i = pods.size(); i < replicas; i++) {
+            client.pods().inNamespace(namespace).resource(new PodBuilder().withNewMetadata().withName(name + "-pod-" + i)
+                    .withLabels(selector).endMetadata().withNewSpec().addNewContainer().withName("app").withImage("app").endContainer().endSpec()
+                    .build()).createOr(existing -> existing.update());
+        }
+        for (Pod pod : pods) {
+            int index = Integer.parseInt(pod.getMetadata().getName().substring(pod.getMetadata().getName().lastIndexOf('-') + 1));
+            if (index >= replicas) {
+                client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).delete();
+            }
+        }
+        if (readyNow == null || readyNow != replicas) {
+            writeStatus.accept(replicas);
+        }
+    }
+
+    private void run(Job job) {
+        String jobName = job.getMetadata().getName();
+        try {
+            Container container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+            StepSpec step = stepOf(job, container);
+            Path workDir = workDirOf(job);
+            Path scripts = scriptsOf(job);
+            ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, new ApiSecrets(), Map.of(), Clock.systemUTC());
+            runner.start(step);
+            StepProgress progress = runner.poll(step);
+            while (progress instanceof StepProgress.Running) {
+                Thread.sleep(100);
+                progress = runner.poll(step);
+            }
+            PhaseOutcome.Ran ran = ((StepProgress.Finished) progress).outcome();
+            Path result = runner.resultFile(step);
+            String message = Files.exists(result) ? Files.readString(result) : "";
+            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+            if (bytes.length > TERMINATION_MESSAGE_LIMIT) {
+                message = new String(bytes, 0, TERMINATION_MESSAGE_LIMIT, StandardCharsets.UTF_8);
+            }
+            finish(job, ran.exitCode(), message);
+        } catch (Exception e) {
+            finish(job, 128, "");
+        }
+    }
+
+    private void finish(Job job, int exitCode, String message) {
+        String jobName = job.getMetadata().getName();
+        boolean ok = exitCode == 0;
+        String now = Instant.now().toString();
+        Pod pod = new PodBuilder().withNewMetadata().withName(jobName + "-pod").withNamespace(namespace)
+                .withLabels(Map.of("job-name", jobName, "batch.kubernetes.io/job-name", jobName)).withCreationTimestamp(now).endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .withNewStatus().withPhase(ok ? "Succeeded" : "Failed")
+                    .addNewContainerStatus().withName("step").withNewState().withNewTerminated()
+                        .withExitCode(exitCode).withMessage(message).withReason(ok ? "Completed" : "Error").withFinishedAt(now)
+                    .endTerminated().endState().endContainerStatus()
+                .endStatus().build();
+        client.pods().inNamespace(namespace).resource(pod).create();
+        client.batch().v1().jobs().inNamespace(namespace).withName(jobName).editStatus(j -> {
+            j.setStatus(new JobStatusBuilder().withSucceeded(ok ? 1 : null).withFailed(ok ? null : 1).withCompletionTime(ok ? now : null)
+                    .withConditions(new JobConditionBuilder().withType(ok ? "Complete" : "Failed").withStatus("True")
+                            .withReason(ok ? null : "BackoffLimitExceeded").build()).build());
+            return j;
+        });
+    }
+
+    /** The Job's container as a StepSpec: its script, and its environment with secretKeyRefs kept as references. */
+    private StepSpec stepOf(Job job, Container container) {
+        List<String> command = container.getCommand();
+        String script = Path.of(command.get(command.size() - 1)).getFileName().toString();
+        Map<String, EnvValue> env = new HashMap<>();
+        for (EnvVar var : container.getEnv()) {
+            if (var.getValueFrom() != null && var.getValueFrom().getSecretKeyRef() != null) {
+                var ref = var.getValueFrom().getSecretKeyRef();
+                env.put(var.getName(), EnvValue.secret(new SecretKeyRef(ref.getName(), ref.getKey()), "env " + var.getName()));
+            } else if (!Set.of("WORK_DIR", "RESULT_FILE").contains(var.getName())) {
+                env.put(var.getName(), EnvValue.of(var.getValue()));
+            }
+        }
+        // The image's server binaries, here: the zonky binaries of the same major.
+        String bindir = ((EnvValue.Literal) env.get("TARGET_SERVER_BINDIR")).value();
+        String major = Path.of(bindir).getParent().getFileName().toString();
+        env.put("TARGET_SERVER_BINDIR", EnvValue.of(serverBinaries.getOrDefault(major, Path.of(bindir)).toString()));
+        env.put("TMPDIR", EnvValue.of(System.getProperty("java.io.tmpdir")));
+        env.put("HOME", EnvValue.of(System.getProperty("java.io.tmpdir")));
+        String stepName = job.getMetadata().getLabels().get(StepResources.LABEL_STEP);
+        Phase phase = java.util.Arrays.stream(Phase.values()).filter(p -> stepName.startsWith(p.stepName() + "-")).findFirst().orElseThrow();
+        return new StepSpec(job.getMetadata().getName(), phase, script, env,
+                Duration.ofSeconds(job.getSpec().getActiveDeadlineSeconds()), true);
+    }
+
+    private Path workDirOf(Job job) throws IOException {
+        Volume work = job.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> "work".equals(v.getName())).findFirst().orElseThrow();
+        Path dir = work.getPersistentVolumeClaim() != null
+                ? root.resolve("claims").resolve(work.getPersistentVolumeClaim().getClaimName())
+                : root.resolve("emptydirs").resolve(job.getMetadata().getName());
+        return Files.createDirectories(dir);
+    }
+
+    private Path scriptsOf(Job job) throws IOException {
+        Volume scripts = job.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> "scripts".equals(v.getName())).findFirst().orElseThrow();
+        ConfigMap map = client.configMaps().inNamespace(namespace).withName(scripts.getConfigMap().getName()).get();
+        Path dir = Files.createDirectories(root.resolve("scripts").resolve(job.getMetadata().getName()));
+        for (Map.Entry<String, String> e : map.getData().entrySet()) {
+            Files.writeString(dir.resolve(e.getKey()), e.getValue());
+        }
+        return dir;
+    }
+
+    /** secretKeyRef as kubelet resolves it: from the Secret in the API server. */
+    private final class ApiSecrets implements SecretResolver {
+        @Override
+        public String resolve(SecretKeyRef ref, String field) throws SecretUnavailableException {
+            Secret secret = client.secrets().inNamespace(namespace).withName(ref.getName()).get();
+            if (secret == null || secret.getData() == null || !secret.getData().containsKey(ref.getKey())) {
+                throw new SecretUnavailableException(field + ": Secret key " + ref + " not found (CreateContainerConfigError)");
+            }
+            return new String(Base64.getDecoder().decode(secret.getData().get(ref.getKey())), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static int orOne(Integer n) {
+        return n == null ? 1 : n;
+    }
+
+    @Override
+    public void close() {
+        loop.shutdownNow();
+        steps.shutdownNow();
+        try {
+            loop.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static Path dir(Path path) {
+        try {
+            return Files.createDirectories(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
