@@ -24,9 +24,9 @@ demo: build
 test: pg-binaries
 	mvn -B test -Dpgupgrade.pgHome="$(PG_HOME)"
 
-# Only the fast tests (no PostgreSQL servers).
+# Only the fast tests (no PostgreSQL servers, no operator end-to-end, no k3s).
 unit:
-	mvn -B test -Dtest='!dev.pgupgrade.it.**'
+	mvn -B test -Dtest='!dev.pgupgrade.it.**,!dev.pgupgrade.operator.*EndToEnd*,!dev.pgupgrade.operator.OperatorFailureTest'
 
 # Regenerate crds/ from the Java classes in src/main/java/dev/pgupgrade/api (CrdUpToDateTest checks it).
 crds: $(JAR)

@@ -1,10 +1,12 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** Turns an optional phase on or off. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class PhaseToggle {
+    @JsonPropertyDescription("Default true.")
     private Boolean enabled;
 
     public PhaseToggle() {

@@ -21,6 +21,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.target.version", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Message", jsonPath = ".status.message", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@ValidationRule(value = "self.metadata.name.size() <= 40 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+        message = "metadata.name must be lower-case letters, digits and '-', at most 40 characters (step Job names derive from it)")
 @ValidationRule(value = PostgresUpgrade.SPEC_IMMUTABLE_RULE,
         message = "spec cannot change once the upgrade has reached ScalingDown; delete and re-create the PostgresUpgrade to start another one")
 @Group(PostgresUpgrade.GROUP)

@@ -1,6 +1,7 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,36 +9,47 @@ import java.util.List;
 /** What to upgrade, to what, and which apps go down for it. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class PostgresUpgradeSpec {
+    @JsonPropertyDescription("direct: any PostgreSQL reachable by URL, apps are Deployments/StatefulSets. aptible: Aptible databases and apps through the aptible CLI.")
     @Required
     private Platform platform;
 
+    @JsonPropertyDescription("The database to upgrade. It is only ever read.")
     @Required
     private SourceSpec source;
 
+    @JsonPropertyDescription("The database of the new major version the source is copied into.")
     @Required
     private TargetSpec target;
 
     /** Apps to scale down, repoint and scale back up. None: nothing is scaled or repointed. */
     @io.fabric8.generator.annotation.Size(max = 50)
+    @io.fabric8.generator.annotation.ValidationRule(value = "self.all(x, self.exists_one(y, y.kind == x.kind && y.name == x.name))",
+            message = "each service (kind and name) may be listed once")
+    @JsonPropertyDescription("Apps to scale down, repoint and scale back up: Deployments or StatefulSets in this namespace. None: nothing is scaled or repointed (stop writes yourself).")
     private List<ServiceSpec> services = new ArrayList<>();
 
     /** Restore a schema-only dump into a throwaway server of the target major before any downtime (default on). */
+    @JsonPropertyDescription("SchemaCheck: restore a schema-only dump into a throwaway server of the target major before any downtime (default on).")
     private PhaseToggle schemaCheck;
 
     /** VACUUM ANALYZE every database of the target after the apps are back (default on). */
+    @JsonPropertyDescription("Analyzing: VACUUM ANALYZE every database of the target once the apps are back (default on).")
     private PhaseToggle analyze;
 
     /** Container image for the step Jobs (operator only). Default: the official postgres image of the target major. */
     @io.fabric8.generator.annotation.Size(max = 512)
     @io.fabric8.generator.annotation.Pattern("^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$")
+    @JsonPropertyDescription("Container image of the step Jobs (operator). Default: postgres:<target.version>.")
     private String image;
 
     /** The volume the dump is written to and restored from (operator only). */
+    @JsonPropertyDescription("The PersistentVolumeClaim the dump is written to and restored from (operator).")
     private WorkVolumeSpec workVolume;
 
     /** Seconds one step may run before it is stopped and the upgrade fails (default 6 hours). */
     @io.fabric8.generator.annotation.Min(60)
     @io.fabric8.generator.annotation.Max(604800)
+    @JsonPropertyDescription("Seconds one step may run before it is stopped and the upgrade fails (default 21600).")
     private Long stepTimeoutSeconds;
 
     public Platform getPlatform() { return platform; }

@@ -1,6 +1,7 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 
@@ -16,10 +17,12 @@ public class SecretKeyRef {
     /** Secret data keys: alphanumerics, '-', '_' and '.'. */
     public static final String KEY_PATTERN = "^[-._a-zA-Z0-9]+$";
 
+    @JsonPropertyDescription("Name of a Secret in this namespace.")
     @Required
     @Pattern(NAME_PATTERN)
     private String name;
 
+    @JsonPropertyDescription("Key in that Secret.")
     @Required
     @Pattern(KEY_PATTERN)
     private String key;

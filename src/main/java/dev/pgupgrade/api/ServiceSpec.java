@@ -1,6 +1,7 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -12,6 +13,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "self.kind == 'Deployment' || self.kind == 'StatefulSet'", message = "kind must be Deployment or StatefulSet")
 public class ServiceSpec {
+    @JsonPropertyDescription("Deployment or StatefulSet.")
     @Required
     private String kind;
 
@@ -20,6 +22,7 @@ public class ServiceSpec {
     private String name;
 
     /** The app's Secret key that holds its database URL; Repointing writes the target's URL there. */
+    @JsonPropertyDescription("The app's Secret key holding its database URL; Repointing writes the target's URL there (the previous value is kept in <upgrade>-url-backup).")
     private SecretKeyRef urlSecretRef;
 
     public String getKind() { return kind; }

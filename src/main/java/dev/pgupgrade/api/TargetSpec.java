@@ -1,6 +1,7 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 
@@ -11,10 +12,12 @@ public class TargetSpec {
     public static final String VERSION_PATTERN = "^([1-9][0-9]|9\\.[0-6])$";
 
     /** The target's libpq URL. The password of this URL's role is never changed by the restore. */
+    @JsonPropertyDescription("Secret key holding the target's libpq URL. The restore never changes this role's password.")
     @Required
     private SecretKeyRef urlSecretRef;
 
     /** The target server's major version, such as "17". The upgrade stops if the server reports another. */
+    @JsonPropertyDescription("Major version of the target server, e.g. \"17\". The upgrade stops if the server reports another.")
     @Required
     @Pattern(VERSION_PATTERN)
     private String version;

@@ -1,6 +1,7 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Pattern;
 
 /**
@@ -13,11 +14,13 @@ public class WorkVolumeSpec {
     public static final String DEFAULT_SIZE = "10Gi";
 
     /** Capacity, e.g. "50Gi" (default 10Gi). */
+    @JsonPropertyDescription("Capacity, e.g. \"50Gi\" (default 10Gi): room for the whole plain-SQL dump.")
     @Pattern(SIZE_PATTERN)
     private String size;
 
     /** StorageClass of the claim; unset means the cluster's default. */
     @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    @JsonPropertyDescription("StorageClass of the claim; unset: the cluster's default.")
     private String storageClassName;
 
     public String getSize() { return size; }
