@@ -73,7 +73,9 @@ public final class ProcessStepRunner implements StepRunner {
         }
         Map<String, String> env = environment(step);
         try {
+            // An empty result file, as kubelet provides /dev/termination-log: the step fills it.
             Files.deleteIfExists(file(step, "result.json"));
+            Files.createFile(file(step, "result.json"));
             ProcessBuilder builder = new ProcessBuilder("bash", "-c", WRAPPER, "pgupgrade-step",
                     scriptsDir.resolve(step.script()).toString(), file(step, "exit").toString());
             builder.environment().clear();
@@ -156,7 +158,7 @@ public final class ProcessStepRunner implements StepRunner {
         }
         int exitCode = Integer.parseInt(code);
         Path resultFile = file(step, "result.json");
-        if (!Files.exists(resultFile)) {
+        if (!Files.exists(resultFile) || read(resultFile).isBlank()) {
             return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null, null)));
         }
         try {

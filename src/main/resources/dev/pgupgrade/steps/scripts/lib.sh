@@ -18,9 +18,9 @@ export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
 : "${WORK_DIR:?WORK_DIR must be set by the step runner}"
 
 _RESULT_FIELDS=()
-# The runner removes any earlier result before it starts a step, so "the file exists" means "this run
-# of the step has reported" -- also when the report came from a subshell.
-_result_written() { [[ -f $RESULT_FILE ]]; }
+# The runner hands every step an empty result file (kubelet does the same with /dev/termination-log),
+# so "the file is not empty" means "this run of the step has reported" -- also from a subshell.
+_result_written() { [[ -s $RESULT_FILE ]]; }
 
 # --- JSON result -------------------------------------------------------------------------------
 
@@ -59,9 +59,12 @@ result_lines() {
 write_result() { # write_result true|false [message]
   local ok=$1 msg=${2:-} tmp
   [[ -n $msg ]] && result_str message "$msg"
-  tmp="$RESULT_FILE.tmp.$$"
+  # Built aside and copied in one write: RESULT_FILE may be /dev/termination-log, whose directory
+  # the step cannot write to.
+  tmp=$(mktemp "${TMPDIR:-/tmp}/pgupgrade-result.XXXXXX")
   { local IFS=,; printf '{"ok":%s%s%s}\n' "$ok" "${_RESULT_FIELDS[*]:+,}" "${_RESULT_FIELDS[*]}"; } > "$tmp"
-  mv -f "$tmp" "$RESULT_FILE"
+  cat "$tmp" > "$RESULT_FILE"
+  rm -f "$tmp"
 }
 
 succeed() { write_result true "${1:-}"; exit 0; }
