@@ -5,9 +5,10 @@ package dev.pgupgrade.api;
  * {@link dev.pgupgrade.engine.PhaseMachine}; in short:
  *
  * <pre>
- * Validating -> SchemaCheck -> ScalingDown -> Dumping -> Restoring -> Repointing -> ScalingUp -> Analyzing -> Succeeded
+ * Validating -> SchemaCheck -> ScalingDown -> Dumping -> Restoring -> Verifying -> Repointing -> ScalingUp -> Analyzing -> Succeeded
+ * (SchemaCheck, Verifying and Analyzing can be turned off in the spec)
  * Validating, SchemaCheck                                   -fail-> Failed      (nothing was touched)
- * ScalingDown, Dumping, Restoring, Repointing               -fail-> RollingBack (services were scaled down)
+ * ScalingDown, Dumping, Restoring, Verifying, Repointing    -fail-> RollingBack (services were scaled down)
  *                                                           -fail-> Failed      (no service was touched)
  * RollingBack                                               -ok->   RolledBack  -fail-> Failed
  * ScalingUp, Analyzing                                      -fail-> Failed      (apps already use the target)
@@ -19,6 +20,8 @@ public enum Phase {
     ScalingDown,
     Dumping,
     Restoring,
+    /** The target is compared with the source before any app is pointed at it. */
+    Verifying,
     Repointing,
     ScalingUp,
     Analyzing,
@@ -33,7 +36,7 @@ public enum Phase {
 
     /** Phases during which the apps are (being) taken down and the source is the only good copy. */
     public boolean isDowntime() {
-        return this == ScalingDown || this == Dumping || this == Restoring || this == Repointing;
+        return this == ScalingDown || this == Dumping || this == Restoring || this == Verifying || this == Repointing;
     }
 
     /** The step name used for files and Jobs: "schema-check" for SchemaCheck. */

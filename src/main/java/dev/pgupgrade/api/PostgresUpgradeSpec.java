@@ -32,6 +32,9 @@ public class PostgresUpgradeSpec {
     @JsonPropertyDescription("SchemaCheck: restore a schema-only dump into a throwaway server of the target major before any downtime (default on).")
     private PhaseToggle schemaCheck;
 
+    @JsonPropertyDescription("Verifying: compare the target with the source (inventory, row counts, content checksums) before the apps are pointed at it.")
+    private VerificationSpec verification;
+
     /** VACUUM ANALYZE every database of the target after the apps are back (default on). */
     @JsonPropertyDescription("Analyzing: VACUUM ANALYZE every database of the target once the apps are back (default on).")
     private PhaseToggle analyze;
@@ -62,6 +65,8 @@ public class PostgresUpgradeSpec {
     public void setServices(List<ServiceSpec> services) { this.services = services == null ? new ArrayList<>() : services; }
     public PhaseToggle getSchemaCheck() { return schemaCheck; }
     public void setSchemaCheck(PhaseToggle schemaCheck) { this.schemaCheck = schemaCheck; }
+    public VerificationSpec getVerification() { return verification; }
+    public void setVerification(VerificationSpec verification) { this.verification = verification; }
     public PhaseToggle getAnalyze() { return analyze; }
     public void setAnalyze(PhaseToggle analyze) { this.analyze = analyze; }
     public String getImage() { return image; }

@@ -25,6 +25,8 @@ public class StepStatus {
     private Integer unexpectedErrors;
     /** The first unexpected errors, as psql printed them (line number in the dump, message). */
     private List<String> errors = new ArrayList<>();
+    /** What the step checked or did, one line per item (Verifying: one line per database). */
+    private List<String> details = new ArrayList<>();
 
     public String getName() { return name; }
     public void setName(String name) { this.name = name; }
@@ -50,6 +52,8 @@ public class StepStatus {
     public void setExpectedErrors(Integer expectedErrors) { this.expectedErrors = expectedErrors; }
     public Integer getUnexpectedErrors() { return unexpectedErrors; }
     public void setUnexpectedErrors(Integer unexpectedErrors) { this.unexpectedErrors = unexpectedErrors; }
+    public List<String> getDetails() { return details; }
+    public void setDetails(List<String> details) { this.details = details == null ? new ArrayList<>() : details; }
     public List<String> getErrors() { return errors; }
     public void setErrors(List<String> errors) { this.errors = errors == null ? new ArrayList<>() : errors; }
 }

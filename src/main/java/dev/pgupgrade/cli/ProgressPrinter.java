@@ -35,9 +35,9 @@ final class ProgressPrinter implements LocalUpgradeDriver.Listener {
         String duration = step.getState() == dev.pgupgrade.api.StepState.Skipped || step.getDurationSeconds() == null
                 ? "" : String.format(Locale.ROOT, "%.1f s", step.getDurationSeconds());
         out.printf(Locale.ROOT, "  %-12s %-8s %8s  %s%n", step.getPhase(), state, duration, nullToEmpty(step.getMessage()));
-        if (step.getState() == dev.pgupgrade.api.StepState.Failed) {
-            step.getErrors().forEach(e -> out.println("      " + e));
-        }
+        step.getDetails().forEach(d -> out.println("      " + d));
+        // failures, and mismatches let through by verification.onMismatch: warn
+        step.getErrors().forEach(e -> out.println("      " + e));
         out.flush();
     }
 

@@ -5,6 +5,7 @@ import dev.pgupgrade.api.PhaseToggle;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.StepState;
+import dev.pgupgrade.api.VerificationSpec;
 
 /** The runbook's order, and where a failure leads. Pure; see {@link Phase} for the diagram. */
 public final class PhaseMachine {
@@ -22,7 +23,8 @@ public final class PhaseMachine {
             case SchemaCheck -> Phase.ScalingDown;
             case ScalingDown -> Phase.Dumping;
             case Dumping -> Phase.Restoring;
-            case Restoring -> Phase.Repointing;
+            case Restoring -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.Repointing : Phase.Verifying;
+            case Verifying -> Phase.Repointing;
             case Repointing -> Phase.ScalingUp;
             case ScalingUp -> PhaseToggle.isEnabled(spec.getAnalyze()) ? Phase.Analyzing : Phase.Succeeded;
             case Analyzing -> Phase.Succeeded;
@@ -40,7 +42,7 @@ public final class PhaseMachine {
     public static Phase onFailure(Phase phase, PostgresUpgradeStatus status) {
         return switch (phase) {
             case Validating, SchemaCheck, ScalingUp, Analyzing, RollingBack -> Phase.Failed;
-            case ScalingDown, Dumping, Restoring, Repointing -> servicesTouched(status) ? Phase.RollingBack : Phase.Failed;
+            case ScalingDown, Dumping, Restoring, Verifying, Repointing -> servicesTouched(status) ? Phase.RollingBack : Phase.Failed;
             case Succeeded, Failed, RolledBack -> throw new IllegalStateException(phase + " is terminal");
         };
     }

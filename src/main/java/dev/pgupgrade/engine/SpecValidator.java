@@ -58,11 +58,27 @@ public final class SpecValidator {
             }
         }
         services(spec.getServices(), problems);
+        verification(spec.getVerification(), problems);
         Long timeout = spec.getStepTimeoutSeconds();
         if (timeout != null && (timeout < 60 || timeout > 604800)) {
             problems.add("spec.stepTimeoutSeconds: must be between 60 and 604800 (a week), got " + timeout);
         }
         return problems;
+    }
+
+    private static void verification(dev.pgupgrade.api.VerificationSpec v, List<String> problems) {
+        if (v == null) {
+            return;
+        }
+        range(v.getMaxChecksumTableMegabytes(), 0, 10485760, "spec.verification.maxChecksumTableMegabytes", problems);
+        range(v.getParallelism(), 1, 32, "spec.verification.parallelism", problems);
+        range(v.getStatementTimeoutSeconds(), 1, 86400, "spec.verification.statementTimeoutSeconds", problems);
+    }
+
+    private static void range(Integer value, int min, int max, String field, List<String> problems) {
+        if (value != null && (value < min || value > max)) {
+            problems.add(field + ": must be between " + min + " and " + max + ", got " + value);
+        }
     }
 
     private static void services(List<ServiceSpec> services, List<String> problems) {

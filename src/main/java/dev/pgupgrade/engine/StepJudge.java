@@ -2,6 +2,7 @@ package dev.pgupgrade.engine;
 
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.steps.ScriptResult;
 import java.util.List;
 import java.util.Locale;
@@ -41,6 +42,7 @@ public final class StepJudge {
             case Dumping -> Verdict.ok("dumped " + bytes(result.bytes()) + " in " + seconds(result.durationMillis())).withBytes(result.bytes());
             case Restoring -> restoreLike(result, "restored " + bytes(result.bytes()) + " in " + seconds(result.durationMillis()),
                     "the restore into the target reported errors");
+            case Verifying -> verifying(spec, result);
             case Analyzing -> Verdict.ok("VACUUM ANALYZE done in " + count(result.databases(), "database"));
             default -> Verdict.ok(result.message() != null ? result.message() : "done");
         };
@@ -55,6 +57,25 @@ public final class StepJudge {
         Verdict verdict = problem.map(Verdict::failed)
                 .orElseGet(() -> Verdict.ok("source PostgreSQL " + result.sourceVersion() + ", target PostgreSQL " + result.targetVersion()));
         return verdict.withVersions(result.sourceVersion(), result.targetVersion());
+    }
+
+    private static Verdict verifying(PostgresUpgradeSpec spec, ScriptResult result) {
+        List<String> summaries = orEmpty(result.summaries());
+        List<String> mismatches = orEmpty(result.mismatches());
+        if (result.mismatchCount() == null) {
+            return Verdict.failed("the verification step did not report its findings");
+        }
+        int found = result.mismatchCount();
+        String checked = count(result.databases(), "database") + ", " + count(result.tables(), "table") + " (" + result.mode() + ")";
+        if (found == 0) {
+            return Verdict.ok("target matches the source: " + checked).withDetails(summaries, List.of());
+        }
+        String what = count(found, "mismatch") + " between source and target (" + checked + ")"
+                + (mismatches.isEmpty() ? "" : ", first: " + mismatches.get(0));
+        if (VerificationSpec.warnOnly(spec.getVerification())) {
+            return Verdict.ok("WARNING: " + what + "; going on because verification.onMismatch is warn").withDetails(summaries, mismatches);
+        }
+        return Verdict.failed("the target does not match the source: " + what).withDetails(summaries, mismatches);
     }
 
     private static Verdict restoreLike(ScriptResult result, String success, String failure) {

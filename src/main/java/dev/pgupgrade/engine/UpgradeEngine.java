@@ -183,6 +183,7 @@ public final class UpgradeEngine {
         record.setExpectedErrors(verdict.expectedErrors());
         record.setUnexpectedErrors(verdict.unexpectedErrors());
         record.setErrors(verdict.errors());
+        record.setDetails(verdict.details());
         if (verdict.sourceVersion() != null) {
             status.setSourceVersion(verdict.sourceVersion());
             status.setTargetVersion(verdict.targetVersion());
@@ -230,6 +231,7 @@ public final class UpgradeEngine {
             case ScalingDown -> "ScalingDown: recording the services' replicas and scaling them to zero";
             case Dumping -> "Dumping: pg_dumpall of the source";
             case Restoring -> "Restoring: loading the dump into the target";
+            case Verifying -> "Verifying: comparing the target with the source before any app uses it";
             case Repointing -> "Repointing: pointing the services at the target";
             case ScalingUp -> "ScalingUp: scaling the services back to their recorded replicas";
             case Analyzing -> "Analyzing: VACUUM ANALYZE in every database of the target";
@@ -253,7 +255,7 @@ public final class UpgradeEngine {
         return switch (failed) {
             case Validating, SchemaCheck, ScalingDown, Dumping ->
                     "Nothing was written to the source or the target. Fix the cause and run the upgrade again.";
-            case Restoring, Repointing ->
+            case Restoring, Verifying, Repointing ->
                     "The source was only read and is intact; the target may hold a partial restore: drop the databases and roles it restored before running the upgrade again.";
             case ScalingUp -> "The data is on the target and the services point at it: scale them up by hand.";
             case Analyzing -> "The data is on the target and the services use it: run VACUUM ANALYZE on the target by hand.";

@@ -7,25 +7,30 @@ import java.util.List;
  * the figures worth keeping in the step history.
  */
 public record Verdict(boolean ok, String message, Long bytes, Integer expectedErrors, Integer unexpectedErrors,
-                      List<String> errors, String sourceVersion, String targetVersion) {
+                      List<String> errors, String sourceVersion, String targetVersion, List<String> details) {
 
     public static Verdict ok(String message) {
-        return new Verdict(true, message, null, null, null, List.of(), null, null);
+        return new Verdict(true, message, null, null, null, List.of(), null, null, List.of());
     }
 
     public static Verdict failed(String message) {
-        return new Verdict(false, message, null, null, null, List.of(), null, null);
+        return new Verdict(false, message, null, null, null, List.of(), null, null, List.of());
     }
 
     public Verdict withBytes(Long bytes) {
-        return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, errors, sourceVersion, targetVersion);
+        return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, errors, sourceVersion, targetVersion, details);
     }
 
     public Verdict withErrors(int expected, int unexpected, List<String> lines) {
-        return new Verdict(ok, message, bytes, expected, unexpected, List.copyOf(lines), sourceVersion, targetVersion);
+        return new Verdict(ok, message, bytes, expected, unexpected, List.copyOf(lines), sourceVersion, targetVersion, details);
     }
 
     public Verdict withVersions(String source, String target) {
-        return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, errors, source, target);
+        return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, errors, source, target, details);
+    }
+
+    /** Lines saying what was checked (and, with {@code problems}, what differs) without changing the verdict. */
+    public Verdict withDetails(List<String> lines, List<String> problems) {
+        return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, List.copyOf(problems), sourceVersion, targetVersion, List.copyOf(lines));
     }
 }

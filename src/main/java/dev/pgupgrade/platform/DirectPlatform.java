@@ -4,6 +4,7 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.steps.EnvValue;
 import dev.pgupgrade.steps.StepScripts;
 import dev.pgupgrade.steps.StepSpec;
@@ -29,6 +30,7 @@ public final class DirectPlatform implements UpgradePlatform {
             case Dumping -> run(upgrade, phase, StepScripts.DUMP, true, source(spec), target(spec));
             // A second restore over a half-finished one would fail on, or duplicate, what the first wrote.
             case Restoring -> run(upgrade, phase, StepScripts.RESTORE, false, target(spec));
+            case Verifying -> run(upgrade, phase, StepScripts.VERIFY, true, source(spec), target(spec), verification(spec));
             case Analyzing -> run(upgrade, phase, StepScripts.ANALYZE, true, target(spec));
             case ScalingDown -> services(spec, PhaseWork.ServiceAction.SCALE_DOWN);
             case Repointing -> services(spec, PhaseWork.ServiceAction.REPOINT);
@@ -46,6 +48,18 @@ public final class DirectPlatform implements UpgradePlatform {
     public static String stepName(Phase phase, PostgresUpgradeStatus status) {
         int attempt = status == null || status.getAttempt() == null ? 1 : status.getAttempt();
         return phase.stepName() + "-" + attempt;
+    }
+
+    private static Map<String, EnvValue> verification(PostgresUpgradeSpec spec) {
+        VerificationSpec v = spec.getVerification();
+        return Map.of(
+                "VERIFY_MODE", EnvValue.of(VerificationSpec.mode(v).wireName()),
+                "VERIFY_MAX_CHECKSUM_MB", EnvValue.of(Integer.toString(v == null || v.getMaxChecksumTableMegabytes() == null
+                        ? VerificationSpec.DEFAULT_MAX_CHECKSUM_MB : v.getMaxChecksumTableMegabytes())),
+                "VERIFY_PARALLELISM", EnvValue.of(Integer.toString(v == null || v.getParallelism() == null
+                        ? VerificationSpec.DEFAULT_PARALLELISM : v.getParallelism())),
+                "VERIFY_STATEMENT_TIMEOUT_SECONDS", EnvValue.of(Integer.toString(v == null || v.getStatementTimeoutSeconds() == null
+                        ? VerificationSpec.DEFAULT_STATEMENT_TIMEOUT_SECONDS : v.getStatementTimeoutSeconds())));
     }
 
     private static Map<String, EnvValue> source(PostgresUpgradeSpec spec) {

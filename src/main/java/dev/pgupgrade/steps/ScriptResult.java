@@ -28,7 +28,12 @@ public record ScriptResult(
         Long bytes,
         Long durationMillis,
         Integer databases,
-        Integer passwordStatementsDropped) {
+        Integer passwordStatementsDropped,
+        String mode,
+        Integer tables,
+        Integer mismatchCount,
+        List<String> mismatches,
+        List<String> summaries) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

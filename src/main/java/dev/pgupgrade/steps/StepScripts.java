@@ -15,10 +15,12 @@ public final class StepScripts {
     public static final String DUMP = "dump.sh";
     public static final String RESTORE = "restore.sh";
     public static final String ANALYZE = "analyze.sh";
+    public static final String VERIFY = "verify.sh";
     /** Sourced by every script. */
     public static final String LIB = "lib.sh";
 
-    public static final List<String> ALL = List.of(LIB, VALIDATE, SCHEMA_CHECK, DUMP, RESTORE, ANALYZE);
+    public static final List<String> ALL = List.of(LIB, VALIDATE, SCHEMA_CHECK, DUMP, RESTORE, VERIFY, ANALYZE,
+            "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql");
 
     private StepScripts() {
     }

@@ -1,5 +1,6 @@
 package dev.pgupgrade.engine;
 
+import dev.pgupgrade.testing.Upgrades;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -97,8 +98,22 @@ class PhaseMachineTest {
         }
 
         @Test
-        void restoringGoesToRepointing() {
-            assertEquals(Phase.Repointing, PhaseMachine.next(Phase.Restoring, DEFAULT_SPEC));
+        void restoringGoesToVerifying() {
+            assertEquals(Phase.Verifying, PhaseMachine.next(Phase.Restoring, DEFAULT_SPEC));
+        }
+
+        @Test
+        void restoringGoesToRepointingWhenVerificationIsOff() {
+            PostgresUpgradeSpec spec = Upgrades.direct("17", 1L).getSpec();
+            dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
+            off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);
+            spec.setVerification(off);
+            assertEquals(Phase.Repointing, PhaseMachine.next(Phase.Restoring, spec));
+        }
+
+        @Test
+        void verifyingGoesToRepointing() {
+            assertEquals(Phase.Repointing, PhaseMachine.next(Phase.Verifying, DEFAULT_SPEC));
         }
 
         @Test
@@ -155,7 +170,7 @@ class PhaseMachineTest {
             }
             visited.add(p);
             assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.ScalingDown, Phase.Dumping, Phase.Restoring,
-                    Phase.Repointing, Phase.ScalingUp, Phase.Analyzing, Phase.Succeeded), visited);
+                    Phase.Verifying, Phase.Repointing, Phase.ScalingUp, Phase.Analyzing, Phase.Succeeded), visited);
         }
     }
 
@@ -168,7 +183,7 @@ class PhaseMachineTest {
 
         /** Downtime phases x ScalingDown step states that count as "touched". */
         static Stream<Arguments> downtimeWithServicesTouched() {
-            return Stream.of(Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Repointing)
+            return Stream.of(Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Verifying, Phase.Repointing)
                     .flatMap(p -> touchingScaleDowns().map(s -> Arguments.of(p, s.getState())));
         }
 
@@ -182,7 +197,7 @@ class PhaseMachineTest {
         }
 
         @ParameterizedTest(name = "{0} fails with no ScalingDown step -> Failed")
-        @EnumSource(value = Phase.class, names = {"ScalingDown", "Dumping", "Restoring", "Repointing"})
+        @EnumSource(value = Phase.class, names = {"ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing"})
         void downtimePhaseFailsWhenNoScalingDownStepExists(Phase failed) {
             PostgresUpgradeStatus status = status(step(Phase.Validating, StepState.Succeeded),
                     step(Phase.SchemaCheck, StepState.Succeeded), step(Phase.Dumping, StepState.Succeeded));
@@ -191,7 +206,7 @@ class PhaseMachineTest {
         }
 
         @ParameterizedTest(name = "{0} fails with ScalingDown Skipped -> Failed")
-        @EnumSource(value = Phase.class, names = {"ScalingDown", "Dumping", "Restoring", "Repointing"})
+        @EnumSource(value = Phase.class, names = {"ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing"})
         void downtimePhaseFailsWhenScalingDownWasSkipped(Phase failed) {
             PostgresUpgradeStatus status = status(step(Phase.Validating, StepState.Succeeded),
                     step(Phase.ScalingDown, StepState.Skipped), step(Phase.Dumping, StepState.Succeeded));
@@ -200,7 +215,7 @@ class PhaseMachineTest {
         }
 
         @ParameterizedTest(name = "{0} fails with an empty history -> Failed")
-        @EnumSource(value = Phase.class, names = {"ScalingDown", "Dumping", "Restoring", "Repointing"})
+        @EnumSource(value = Phase.class, names = {"ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing"})
         void downtimePhaseFailsWithEmptyHistory(Phase failed) {
             assertEquals(Phase.Failed, PhaseMachine.onFailure(failed, status()));
         }
@@ -279,7 +294,7 @@ class PhaseMachineTest {
                     downtime.add(p);
                 }
             }
-            assertEquals(EnumSet.of(Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Repointing), downtime);
+            assertEquals(EnumSet.of(Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Verifying, Phase.Repointing), downtime);
         }
 
         @ParameterizedTest

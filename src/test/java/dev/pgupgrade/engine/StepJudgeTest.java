@@ -41,10 +41,16 @@ class StepJudgeTest {
         Long bytes;
         Long durationMillis;
         Integer databases;
+        String mode;
+        Integer tables;
+        Integer mismatchCount;
+        List<String> mismatches;
+        List<String> summaries;
 
         ScriptResult build() {
             return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
-                    null, null, errorCount, errorLines, roles, databasesBefore, bytes, durationMillis, databases, null);
+                    null, null, errorCount, errorLines, roles, databasesBefore, bytes, durationMillis, databases, null,
+                    mode, tables, mismatchCount, mismatches, summaries);
         }
     }
 
@@ -114,6 +120,56 @@ class StepJudgeTest {
         Verdict v = StepJudge.judge(phase, SPEC_17, new PhaseOutcome.Ran(2, r.build(), null));
         assertFalse(v.ok());
         assertEquals("the step reported success but exited with code 2; see the step log", v.message());
+    }
+
+    // ---- Verifying ----
+
+    private static R verified(int mismatches) {
+        R r = new R();
+        r.mode = "checksums";
+        r.databases = 2;
+        r.tables = 7;
+        r.mismatchCount = mismatches;
+        r.mismatches = mismatches == 0 ? List.of() : List.of("shop: rows store.orders: source 3000 sum=1, target 2999 sum=2");
+        r.summaries = List.of("shop: 7 tables (7 with content checksums), 1 sequences, 0 large objects: " + mismatches + " mismatches");
+        return r;
+    }
+
+    @Test
+    void verifyingWithoutMismatchesPassesAndListsWhatItChecked() {
+        Verdict v = StepJudge.judge(Phase.Verifying, SPEC_17, new PhaseOutcome.Ran(0, verified(0).build(), null));
+        assertTrue(v.ok());
+        assertEquals("target matches the source: 2 databases, 7 tables (checksums)", v.message());
+        assertEquals(1, v.details().size());
+        assertEquals(List.of(), v.errors());
+    }
+
+    @Test
+    void aMismatchFailsVerifyingWithTheFirstDifference() {
+        Verdict v = StepJudge.judge(Phase.Verifying, SPEC_17, new PhaseOutcome.Ran(0, verified(1).build(), null));
+        assertFalse(v.ok());
+        assertTrue(v.message().startsWith("the target does not match the source: 1 mismatch between source and target"), v.message());
+        assertTrue(v.message().contains("rows store.orders: source 3000"), v.message());
+        assertEquals(List.of("shop: rows store.orders: source 3000 sum=1, target 2999 sum=2"), v.errors());
+    }
+
+    @Test
+    void onMismatchWarnGoesOnButKeepsTheMismatches() {
+        PostgresUpgradeSpec spec = spec("17");
+        dev.pgupgrade.api.VerificationSpec verification = new dev.pgupgrade.api.VerificationSpec();
+        verification.setOnMismatch(dev.pgupgrade.api.VerificationSpec.OnMismatch.WARN);
+        spec.setVerification(verification);
+        Verdict v = StepJudge.judge(Phase.Verifying, spec, new PhaseOutcome.Ran(0, verified(1).build(), null));
+        assertTrue(v.ok());
+        assertTrue(v.message().startsWith("WARNING: 1 mismatch"), v.message());
+        assertEquals(1, v.errors().size());
+    }
+
+    @Test
+    void aVerificationResultWithoutFindingsFails() {
+        R r = verified(0);
+        r.mismatchCount = null;
+        assertFalse(StepJudge.judge(Phase.Verifying, SPEC_17, new PhaseOutcome.Ran(0, r.build(), null)).ok());
     }
 
     // ---- Validating ----

@@ -48,7 +48,7 @@ class UpgradeEngineTest {
                                Integer targetVersionNum, String targetVersion, Integer errorCount, List<String> errorLines,
                                List<String> roles, List<String> databases, Long bytes, Long durationMillis, Integer dbCount) {
         return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
-                null, null, errorCount, errorLines, roles, databases, bytes, durationMillis, dbCount, null);
+                null, null, errorCount, errorLines, roles, databases, bytes, durationMillis, dbCount, null, null, null, null, null, null);
     }
 
     static ScriptResult validated(int sourceNum, String source, int targetNum, String target) {
@@ -65,6 +65,12 @@ class UpgradeEngineTest {
 
     static ScriptResult restored(int errorCount, List<String> lines, List<String> roles, List<String> dbs, long bytes, long millis) {
         return result(true, null, null, null, null, null, errorCount, lines, roles, dbs, bytes, millis, null);
+    }
+
+    static ScriptResult verified(int mismatches) {
+        return new ScriptResult(true, null, null, null, null, null, null, null, null, null, null, null, null, null, null, 1200L, 3, null,
+                "checksums", 9, mismatches, mismatches == 0 ? List.of() : List.of("orders: rows public.orders: source 10, target 9"),
+                List.of("orders: 9 tables (9 with content checksums), 2 sequences, 0 large objects: " + mismatches + " mismatches"));
     }
 
     static ScriptResult analyzed(int databases) {
@@ -284,6 +290,9 @@ class UpgradeEngineTest {
                 List.of("postgres"), List.of("orders", "postgres"), 5 * MIB + MIB / 2, 61_000)), at(42), at(103));
         phases.add(u.getStatus().getPhase());
 
+        drive(u, ran(verified(0)), at(103), at(103.9));
+        phases.add(u.getStatus().getPhase());
+
         assertInstanceOf(PhaseWork.NothingToDo.class, drive(u, new PhaseOutcome.Skipped("no services declared"), at(104), at(104)));
         phases.add(u.getStatus().getPhase());
         assertInstanceOf(PhaseWork.NothingToDo.class, drive(u, new PhaseOutcome.Skipped("no services declared"), at(105), at(105)));
@@ -293,16 +302,18 @@ class UpgradeEngineTest {
         phases.add(u.getStatus().getPhase());
 
         assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.ScalingDown, Phase.Dumping, Phase.Restoring,
-                Phase.Repointing, Phase.ScalingUp, Phase.Analyzing, Phase.Succeeded), phases);
+                Phase.Verifying, Phase.Repointing, Phase.ScalingUp, Phase.Analyzing, Phase.Succeeded), phases);
 
         PostgresUpgradeStatus s = u.getStatus();
         assertEquals(List.of("validating-1", "schema-check-1", "scaling-down-1", "dumping-1", "restoring-1",
-                "repointing-1", "scaling-up-1", "analyzing-1"), names(s));
+                "verifying-1", "repointing-1", "scaling-up-1", "analyzing-1"), names(s));
+        StepStatus verifying = s.getSteps().get(5);
+        assertEquals(List.of("orders: 9 tables (9 with content checksums), 2 sequences, 0 large objects: 0 mismatches"), verifying.getDetails());
         assertEquals(List.of(StepState.Succeeded, StepState.Succeeded, StepState.Skipped, StepState.Succeeded,
-                        StepState.Succeeded, StepState.Skipped, StepState.Skipped, StepState.Succeeded),
+                        StepState.Succeeded, StepState.Succeeded, StepState.Skipped, StepState.Skipped, StepState.Succeeded),
                 s.getSteps().stream().map(StepStatus::getState).toList());
         assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.ScalingDown, Phase.Dumping, Phase.Restoring,
-                        Phase.Repointing, Phase.ScalingUp, Phase.Analyzing),
+                        Phase.Verifying, Phase.Repointing, Phase.ScalingUp, Phase.Analyzing),
                 s.getSteps().stream().map(StepStatus::getPhase).toList());
 
         StepStatus validating = step(s, "validating-1");
@@ -363,6 +374,9 @@ class UpgradeEngineTest {
         PostgresUpgrade u = upgrade("17");
         u.getSpec().setSchemaCheck(new PhaseToggle(false));
         u.getSpec().setAnalyze(new PhaseToggle(false));
+        dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
+        off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);
+        u.getSpec().setVerification(off);
         startedAndAt(Phase.Succeeded, u);
         assertEquals(List.of("validating-1", "scaling-down-1", "dumping-1", "restoring-1", "repointing-1", "scaling-up-1"),
                 names(u.getStatus()));

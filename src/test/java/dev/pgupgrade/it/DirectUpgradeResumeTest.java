@@ -12,18 +12,12 @@ import dev.pgupgrade.local.LocalUpgradeDriver;
 import dev.pgupgrade.local.ManifestLoader;
 import dev.pgupgrade.local.StateFile;
 import dev.pgupgrade.platform.DirectPlatform;
-import dev.pgupgrade.runner.FileSecretResolver;
-import dev.pgupgrade.runner.ProcessStepRunner;
-import dev.pgupgrade.steps.StepScripts;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.UpgradeWorkspace;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,22 +41,16 @@ class DirectUpgradeResumeTest {
                     .directManifest("resumed", "17", "");
 
             // First run: the same pieces pgupgrade run wires, with a store that dies once Restoring is recorded.
-            PostgresUpgrade upgrade = ManifestLoader.load(ws.manifest());
-            upgrade.getMetadata().setGeneration(1L);
-            StateFile state = StateFile.besideManifest(ws.manifest());
-            Path workDir = StateFile.workDirBeside(ws.manifest());
-            ProcessStepRunner runner = new ProcessStepRunner(workDir, StepScripts.extractTo(workDir.resolve("scripts")),
-                    new FileSecretResolver(ws.dir().resolve("secrets")),
-                    Map.of("TARGET_SERVER_BINDIR", PostgresServer.binDir("17").toString()), Clock.systemUTC());
+            StateFile state = ws.state();
+            Path workDir = ws.workDir();
             Consumer<PostgresUpgrade> dyingStore = u -> {
                 state.save(u);
                 if (u.getStatus().getPhase() == Phase.Restoring) {
                     throw new Crash();
                 }
             };
-            LocalUpgradeDriver driver = new LocalUpgradeDriver(new UpgradeEngine(new DirectPlatform()), runner, dyingStore,
-                    new LocalUpgradeDriver.Listener() { }, Clock.systemUTC(), Duration.ofMillis(100));
-            assertThrows(Crash.class, () -> driver.run(upgrade));
+            UpgradeWorkspace.Driven first = ws.drive("17", dyingStore, new LocalUpgradeDriver.Listener() { });
+            assertThrows(Crash.class, first::run);
             String dumpPid = Files.readString(workDir.resolve("steps/dumping-1.pid"));
             assertEquals(Phase.Restoring, state.load().orElseThrow().getStatus().getPhase());
 
@@ -71,7 +59,7 @@ class DirectUpgradeResumeTest {
 
             assertEquals(0, run.exitCode(), run::toString);
             assertEquals("Succeeded", run.phase());
-            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Repointing", "ScalingUp", "Analyzing"),
+            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing", "ScalingUp", "Analyzing"),
                     phases(run.resource().path("status")), "each phase recorded once");
             assertEquals(dumpPid, Files.readString(workDir.resolve("steps/dumping-1.pid")), "the dump ran again");
             assertEquals(1, countOccurrences(Files.readString(workDir.resolve("steps/validating-1.log")), "connecting to the source"));
@@ -109,7 +97,7 @@ class DirectUpgradeResumeTest {
             assertEquals("Succeeded", run.phase());
             assertTrue(run.stderr().contains("resuming upgrade killed to PostgreSQL 17 at SchemaCheck"), run.stderr());
             assertEquals(pidBefore, Files.readString(schemaCheckPid), "SchemaCheck was started a second time");
-            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Repointing", "ScalingUp", "Analyzing"),
+            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing", "ScalingUp", "Analyzing"),
                     phases(run.resource().path("status")));
         }
     }

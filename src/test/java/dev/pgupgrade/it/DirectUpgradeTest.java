@@ -48,12 +48,17 @@ class DirectUpgradeTest {
             assertEquals("Succeeded", status.path("phase").asText(), run::toString);
             assertTrue(status.path("sourceVersion").asText().startsWith(sourceMajor + "."), status::toString);
             assertTrue(status.path("targetVersion").asText().startsWith(targetMajor + "."), status::toString);
-            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Repointing", "ScalingUp", "Analyzing"),
+            assertEquals(List.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing", "ScalingUp", "Analyzing"),
                     phases(status), status::toString);
             JsonNode restore = step(status, "Restoring");
             assertEquals(0, restore.path("unexpectedErrors").asInt(), restore::toString);
             assertEquals(1, restore.path("expectedErrors").asInt(), "CREATE ROLE postgres is the one expected error: " + restore);
             assertTrue(Files.size(ws.workDir().resolve("dump.sql")) > 100_000);
+            // Verification across majors raises no false alarm, and checked every table.
+            JsonNode verifying = step(status, "Verifying");
+            assertEquals("Succeeded", verifying.path("state").asText(), verifying::toString);
+            assertTrue(verifying.path("message").asText().startsWith("target matches the source: 4 databases, 8 tables (checksums)"), verifying::toString);
+            assertEquals(4, verifying.path("details").size(), verifying::toString);
 
             // Every object and row, every role but the target's own connection role, identical.
             ClusterSnapshot targetAfter = ClusterSnapshot.of(target);

@@ -75,7 +75,7 @@ class OperatorEndToEndTest {
                 assertEquals("13.23", done.getStatus().getSourceVersion());
                 assertEquals("True", Conditions.find(done.getStatus().getConditions(), Conditions.READY).getStatus());
                 assertEquals("False", Conditions.find(done.getStatus().getConditions(), Conditions.FAILED).getStatus());
-                assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Repointing,
+                assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Verifying, Phase.Repointing,
                         Phase.ScalingUp, Phase.Analyzing), done.getStatus().getSteps().stream().map(StepStatus::getPhase).toList());
                 assertEquals("shop-upgrade-dumping-1", done.getStatus().getSteps().get(3).getJob());
 
@@ -94,10 +94,10 @@ class OperatorEndToEndTest {
 
                 // Events for each phase, Jobs restricted and free of secrets.
                 Set<String> reasons = client.v1().events().inNamespace(NS).list().getItems().stream().map(Event::getReason).collect(Collectors.toSet());
-                assertTrue(reasons.containsAll(Set.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Repointing",
+                assertTrue(reasons.containsAll(Set.of("Validating", "SchemaCheck", "ScalingDown", "Dumping", "Restoring", "Verifying", "Repointing",
                         "ScalingUp", "Analyzing", "Succeeded")), reasons::toString);
                 List<Job> jobs = client.batch().v1().jobs().inNamespace(NS).list().getItems();
-                assertEquals(5, jobs.size(), "one Job per database step");
+                assertEquals(6, jobs.size(), "one Job per database step");
                 for (Job job : jobs) {
                     assertRestricted(job);
                     String yaml = client.getKubernetesSerialization().asYaml(job);

@@ -94,6 +94,40 @@ class OperatorFailureTest {
     }
 
     @Test
+    void rowsLostBehindTheRestoresBackAreCaughtAndRolledBack() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).start()) {
+            smallDataset(source);
+            kubelet.beforeStep("verifying-1", () -> {
+                try {
+                    target.execute("postgres", "delete from accounts where id > 490");
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            KubernetesClient client = cluster.client();
+            wire(client, source, target);
+            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            try {
+                client.resource(upgrade("lossy", "17", true)).create();
+                PostgresUpgrade done = cluster.await(NS, "lossy", u -> u.getStatus() != null && u.getStatus().getPhase() != null
+                        && u.getStatus().getPhase().isTerminal(), 180);
+
+                assertEquals(Phase.RolledBack, done.getStatus().getPhase(), done.getStatus().getMessage());
+                assertEquals(Phase.Verifying, done.getStatus().getFailedPhase());
+                assertTrue(done.getStatus().getMessage().contains("rows public.accounts: source 500"), done.getStatus().getMessage());
+                assertEquals(2, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
+                assertEquals(source.url("postgres"), secretValue(client, "shop-app", "DATABASE_URL"), "never pointed at the damaged target");
+                assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream()
+                        .anyMatch(e -> "RollingBack".equals(e.getReason()) && e.getMessage().contains("does not match the source")));
+            } finally {
+                operator.stop();
+            }
+        }
+    }
+
+    @Test
     void aNewOperatorFinishesWhatAStoppedOneStarted() throws Exception {
         try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
              MockCluster cluster = new MockCluster().namespace(NS);
@@ -110,8 +144,8 @@ class OperatorFailureTest {
             try {
                 PostgresUpgrade done = cluster.await(NS, "restarted", u -> u.getStatus().getPhase().isTerminal(), 180);
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
-                assertEquals(5, client.batch().v1().jobs().inNamespace(NS).list().getItems().size(), "no step Job was created twice");
-                assertEquals(5, kubelet.jobsRun());
+                assertEquals(6, client.batch().v1().jobs().inNamespace(NS).list().getItems().size(), "no step Job was created twice");
+                assertEquals(6, kubelet.jobsRun());
                 assertEquals(2, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
                 try (var c = target.connect("postgres"); var rs = c.createStatement().executeQuery("select count(*) from accounts")) {
                     rs.next();

@@ -62,6 +62,7 @@ public final class LocalKubelet implements AutoCloseable {
     private final Map<String, Integer> lowestReplicas = new ConcurrentHashMap<>();
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor();
     private final ExecutorService steps = Executors.newCachedThreadPool();
+    private final Map<String, Runnable> beforeStep = new ConcurrentHashMap<>();
 
     /** @param serverBinaries server binaries per major, standing in for the image's /usr/lib/postgresql/MAJOR/bin */
     public LocalKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
@@ -73,6 +74,12 @@ public final class LocalKubelet implements AutoCloseable {
 
     public LocalKubelet start() {
         loop.scheduleWithFixedDelay(this::tick, 0, 100, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** Runs {@code action} just before the Job of a step (its label, e.g. "verifying-1") starts: a fault from outside. */
+    public LocalKubelet beforeStep(String step, Runnable action) {
+        beforeStep.put(step, action);
         return this;
     }
 
@@ -141,6 +148,10 @@ public final class LocalKubelet implements AutoCloseable {
         try {
             Container container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
             StepSpec step = stepOf(job, container);
+            Runnable fault = beforeStep.remove(job.getMetadata().getLabels().get(StepResources.LABEL_STEP));
+            if (fault != null) {
+                fault.run();
+            }
             Path workDir = workDirOf(job);
             Path scripts = scriptsOf(job);
             ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, new ApiSecrets(), Map.of(), Clock.systemUTC());

@@ -85,6 +85,37 @@ public final class UpgradeWorkspace {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /**
+     * The pieces {@code pgupgrade run} wires, for tests that need to hook into a run: {@code store}
+     * saves each status (the state file), {@code listener} hears each phase end.
+     */
+    public Driven drive(String targetMajor, java.util.function.Consumer<dev.pgupgrade.api.PostgresUpgrade> store,
+                        dev.pgupgrade.local.LocalUpgradeDriver.Listener listener) {
+        try {
+            dev.pgupgrade.api.PostgresUpgrade upgrade = dev.pgupgrade.local.ManifestLoader.load(manifest);
+            upgrade.getMetadata().setGeneration(1L);
+            Path work = workDir();
+            var runner = new dev.pgupgrade.runner.ProcessStepRunner(work, dev.pgupgrade.steps.StepScripts.extractTo(work.resolve("scripts")),
+                    new dev.pgupgrade.runner.FileSecretResolver(secrets),
+                    java.util.Map.of("TARGET_SERVER_BINDIR", PostgresServer.binDir(targetMajor).toString()), java.time.Clock.systemUTC());
+            var driver = new dev.pgupgrade.local.LocalUpgradeDriver(new dev.pgupgrade.engine.UpgradeEngine(new dev.pgupgrade.platform.DirectPlatform()),
+                    runner, store, listener, java.time.Clock.systemUTC(), java.time.Duration.ofMillis(100));
+            return new Driven(upgrade, driver);
+        } catch (dev.pgupgrade.local.InvalidInputException e) {
+            throw new AssertionError(e.getMessage(), e);
+        }
+    }
+
+    public dev.pgupgrade.local.StateFile state() {
+        return dev.pgupgrade.local.StateFile.besideManifest(manifest);
+    }
+
+    public record Driven(dev.pgupgrade.api.PostgresUpgrade upgrade, dev.pgupgrade.local.LocalUpgradeDriver driver) {
+        public dev.pgupgrade.api.PostgresUpgrade run() throws InterruptedException {
+            return driver.run(upgrade);
+        }
+    }
+
     public Path dir() {
         return dir;
     }

@@ -1,0 +1,120 @@
+package dev.pgupgrade.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.local.LocalUpgradeDriver;
+import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.Project;
+import dev.pgupgrade.testing.UpgradeWorkspace;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Restores that "succeed" while data was lost: each case damages the target right after Restoring,
+ * behind the tool's back, and Verifying must catch it before any app is pointed at the target.
+ */
+class VerificationTest {
+    static PostgresServer source;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void source() {
+        source = PostgresServer.start("13");
+        source.psqlFile(Project.richDataset());
+    }
+
+    @AfterAll
+    static void stop() {
+        source.close();
+    }
+
+    /** What goes wrong, where (database; SQL run on the target after the restore), and the mismatch it must cause. */
+    static Stream<Arguments> silentLosses() {
+        return Stream.of(
+                Arguments.of("rows vanish", "shop", "delete from store.orders where id % 97 = 0", "shop: rows store.orders: source 3000"),
+                Arguments.of("a value changes, row count equal", "shop", "update store.customers set name = name || '.' where id = 7",
+                        "shop: rows store.customers: source 500 sum="),
+                Arguments.of("an extra row appears", "legacy", "insert into notes (body) values ('ghost')", "legacy: rows public.notes: source 4"),
+                Arguments.of("an index is left out", "shop", "drop index store.orders_open_idx", "shop: relation i store.orders_open_idx: missing on the target"),
+                Arguments.of("a view is left out", "shop", "drop view store.customer_totals", "shop: relation v store.customer_totals: missing on the target"),
+                Arguments.of("a trigger function is left out", "shop", "drop function store.stamp_order() cascade",
+                        "shop: function store.stamp_order(): missing on the target"),
+                Arguments.of("a sequence is behind", "shop", "select setval('store.invoice_no', 1000)", "shop: sequence store.invoice_no: source 1028"),
+                Arguments.of("a large object is gone", "shop", "select lo_unlink(max(oid)) from pg_largeobject_metadata", "shop: largeobjects count: source 3, target 2"),
+                Arguments.of("a policy is gone", "shop", "drop policy orders_visible_to_owner on store.orders",
+                        "shop: policy store.orders orders_visible_to_owner: missing on the target"),
+                Arguments.of("a column changes type", "analytics-db", "alter table metrics alter column value type real",
+                        "analytics-db: column public.metrics.value: source double precision"),
+                Arguments.of("a membership is gone", "postgres", "revoke reporting from app_reader", "membership reporting -> app_reader: missing on the target"),
+                Arguments.of("a database is gone", "postgres", "drop database legacy", "database legacy: missing on the target"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("silentLosses")
+    void silentDataLossIsCaughtBeforeTheAppsUseTheTarget(String what, String database, String sabotage, String expected) throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            PostgresUpgrade done = runWithSabotage(target, "", database, sabotage);
+
+            assertEquals(Phase.Failed, done.getStatus().getPhase(), what + ": " + done.getStatus().getMessage());
+            assertEquals(Phase.Verifying, done.getStatus().getFailedPhase());
+            StepStatus verifying = done.getStatus().getSteps().stream().filter(s -> s.getPhase() == Phase.Verifying).findFirst().orElseThrow();
+            assertTrue(verifying.getErrors().stream().anyMatch(e -> e.startsWith(expected)), what + ": " + verifying.getErrors());
+            assertTrue(done.getStatus().getMessage().contains("the target does not match the source"), done.getStatus().getMessage());
+            assertTrue(done.getStatus().getSteps().stream().noneMatch(s -> s.getPhase() == Phase.Repointing), "no app may have been repointed");
+        }
+    }
+
+    @Test
+    void countsModeChecksRowCountsOnly() throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            PostgresUpgrade done = runWithSabotage(target, "  verification: {mode: counts}\n", "shop",
+                    "update store.customers set name = name || '.' where id = 7");
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase(), "a changed value with equal counts passes in counts mode");
+        }
+    }
+
+    @Test
+    void warnModeReportsAndGoesOn() throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            PostgresUpgrade done = runWithSabotage(target, "  verification: {onMismatch: warn}\n", "shop", "delete from store.orders where id = 1");
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase());
+            StepStatus verifying = done.getStatus().getSteps().stream().filter(s -> s.getPhase() == Phase.Verifying).findFirst().orElseThrow();
+            assertTrue(verifying.getMessage().startsWith("WARNING: 1 mismatch"), verifying.getMessage());
+            assertTrue(verifying.getErrors().get(0).startsWith("shop: rows store.orders: source 3000"), verifying.getErrors().toString());
+        }
+    }
+
+    private PostgresUpgrade runWithSabotage(PostgresServer target, String extraSpec, String database, String sabotage) throws Exception {
+        UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
+                .secret("source-db", "url", source.url("postgres"))
+                .secret("target-db", "url", target.url("postgres"))
+                .directManifest("verified", "17", extraSpec);
+        LocalUpgradeDriver.Listener saboteur = new LocalUpgradeDriver.Listener() {
+            @Override
+            public void phaseEnded(dev.pgupgrade.api.PostgresUpgradeStatus before, dev.pgupgrade.api.PostgresUpgradeStatus after) {
+                if (before.getPhase() == Phase.Restoring && after.getPhase() == Phase.Verifying) {
+                    try {
+                        target.execute(database, sabotage);
+                    } catch (SQLException e) {
+                        throw new IllegalStateException("the sabotage itself failed", e);
+                    }
+                }
+            }
+        };
+        return ws.drive("17", ws.state()::save, saboteur).run();
+    }
+}
