@@ -85,6 +85,10 @@ listed: the ClusterRole (all namespaces) and the per-namespace Roles (watchNames
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list"]
+# A running step's progress lines, read from its pod's log.
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
 # Work volumes, step ConfigMaps and Secrets.
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]

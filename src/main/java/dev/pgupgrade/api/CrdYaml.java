@@ -19,7 +19,7 @@ import java.util.List;
  */
 public final class CrdYaml {
     public static final String FILE_NAME = "postgresupgrades.pgupgrade.dev.yaml";
-    static final List<String> COLUMN_ORDER = List.of("Phase", "Source", "Target", "Message", "Age");
+    static final List<String> COLUMN_ORDER = List.of("Phase", "Progress", "Source", "Target", "Message", "Age");
 
     private CrdYaml() {
     }

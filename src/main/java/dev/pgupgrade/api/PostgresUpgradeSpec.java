@@ -32,6 +32,9 @@ public class PostgresUpgradeSpec {
     @JsonPropertyDescription("SchemaCheck: restore a schema-only dump into a throwaway server of the target major before any downtime (default on).")
     private PhaseToggle schemaCheck;
 
+    @JsonPropertyDescription("How the data moves during the downtime window: strategy, jobs, restore session settings.")
+    private TransferSpec transfer;
+
     @JsonPropertyDescription("Verifying: compare the target with the source (inventory, row counts, content checksums) before the apps are pointed at it.")
     private VerificationSpec verification;
 
@@ -65,6 +68,8 @@ public class PostgresUpgradeSpec {
     public void setServices(List<ServiceSpec> services) { this.services = services == null ? new ArrayList<>() : services; }
     public PhaseToggle getSchemaCheck() { return schemaCheck; }
     public void setSchemaCheck(PhaseToggle schemaCheck) { this.schemaCheck = schemaCheck; }
+    public TransferSpec getTransfer() { return transfer; }
+    public void setTransfer(TransferSpec transfer) { this.transfer = transfer; }
     public VerificationSpec getVerification() { return verification; }
     public void setVerification(VerificationSpec verification) { this.verification = verification; }
     public PhaseToggle getAnalyze() { return analyze; }

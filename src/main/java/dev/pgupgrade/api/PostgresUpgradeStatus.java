@@ -19,6 +19,8 @@ public class PostgresUpgradeStatus {
     private String targetVersion;
     private String startedAt;
     private String completedAt;
+    /** Progress of the running Dumping or Restoring step; cleared when the phase ends. */
+    private ProgressStatus progress;
     /** The phase the upgrade failed in, when it failed. */
     private Phase failedPhase;
     private List<Condition> conditions = new ArrayList<>();
@@ -42,6 +44,8 @@ public class PostgresUpgradeStatus {
     public void setStartedAt(String startedAt) { this.startedAt = startedAt; }
     public String getCompletedAt() { return completedAt; }
     public void setCompletedAt(String completedAt) { this.completedAt = completedAt; }
+    public ProgressStatus getProgress() { return progress; }
+    public void setProgress(ProgressStatus progress) { this.progress = progress; }
     public Phase getFailedPhase() { return failedPhase; }
     public void setFailedPhase(Phase failedPhase) { this.failedPhase = failedPhase; }
     public List<Condition> getConditions() { return conditions; }

@@ -25,6 +25,14 @@ final class ProgressPrinter implements LocalUpgradeDriver.Listener {
                 .ifPresent(this::line);
     }
 
+    @Override
+    public void progressed(PostgresUpgradeStatus status) {
+        if (status.getProgress() != null) {
+            out.printf(Locale.ROOT, "  %-12s %-8s %8s  %s%n", status.getPhase(), "...", "", status.getProgress().getSummary());
+            out.flush();
+        }
+    }
+
     private void line(StepStatus step) {
         String state = switch (step.getState()) {
             case Succeeded -> "done";

@@ -59,6 +59,13 @@ public final class SpecValidator {
         }
         services(spec.getServices(), problems);
         verification(spec.getVerification(), problems);
+        if (spec.getTransfer() != null) {
+            range(spec.getTransfer().getJobs(), 1, 64, "spec.transfer.jobs", problems);
+            String mwm = spec.getTransfer().getMaintenanceWorkMem();
+            if (mwm != null && !mwm.matches("^[1-9][0-9]{0,6}(kB|MB|GB)$")) {
+                problems.add("spec.transfer.maintenanceWorkMem: must be a size such as \"256MB\" (kB, MB or GB), got \"" + printable(mwm) + "\"");
+            }
+        }
         Long timeout = spec.getStepTimeoutSeconds();
         if (timeout != null && (timeout < 60 || timeout > 604800)) {
             problems.add("spec.stepTimeoutSeconds: must be between 60 and 604800 (a week), got " + timeout);

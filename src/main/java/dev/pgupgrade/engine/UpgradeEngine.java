@@ -158,6 +158,40 @@ public final class UpgradeEngine {
         return withConditions(status, upgrade, now);
     }
 
+    /**
+     * What the running step last said about its progress, with a percentage and an ETA from the rate
+     * since the step started. A total that is only an estimate never shows 100% before the step ends.
+     */
+    public PostgresUpgradeStatus progressed(PostgresUpgrade upgrade, dev.pgupgrade.steps.ProgressReport report, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        dev.pgupgrade.api.ProgressStatus progress = new dev.pgupgrade.api.ProgressStatus();
+        progress.setPhase(status.getPhase());
+        progress.setUnit(report.unit());
+        progress.setDone(report.done());
+        progress.setTotal(report.total());
+        progress.setEstimated(report.estimated() ? Boolean.TRUE : null);
+        Integer percent = null;
+        Long eta = null;
+        if (report.total() > 0) {
+            percent = (int) Math.min(report.estimated() ? 99 : 100, report.done() * 100 / report.total());
+            StepStatus running = status.getSteps().stream().filter(s -> s.getState() == StepState.Running && s.getPhase() == status.getPhase())
+                    .reduce((a, b) -> b).orElse(null);
+            Double elapsed = running == null ? null : durationSeconds(running.getStartedAt(), now);
+            if (elapsed != null && elapsed > 0 && report.done() > 0) {
+                double rate = report.done() / elapsed;
+                eta = Math.max(0, Math.round((report.total() - report.done()) / rate));
+            }
+        }
+        progress.setPercent(percent);
+        progress.setEtaSeconds(eta);
+        String of = "bytes".equals(report.unit()) ? StepJudge.bytes(report.total()) : report.total() + " " + report.unit();
+        progress.setSummary(percent == null ? StepJudge.bytes(report.done()) + " so far"
+                : percent + "% of " + (report.estimated() ? "~" : "") + of + (eta == null ? "" : ", ETA " + eta + "s"));
+        progress.setUpdatedAt(timestamp(now));
+        status.setProgress(progress);
+        return status;
+    }
+
     /** Records how the current phase ended and moves to the phase that follows. */
     public PostgresUpgradeStatus phaseEnded(PostgresUpgrade upgrade, PhaseOutcome outcome, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
@@ -189,6 +223,7 @@ public final class UpgradeEngine {
             status.setTargetVersion(verdict.targetVersion());
         }
 
+        status.setProgress(null);
         Phase next = verdict.ok() ? PhaseMachine.next(phase, upgrade.getSpec()) : PhaseMachine.onFailure(phase, status);
         status.setPhase(next);
         if (!verdict.ok()) {

@@ -26,6 +26,9 @@ public final class LocalUpgradeDriver {
 
         default void phaseEnded(PostgresUpgradeStatus before, PostgresUpgradeStatus after) {
         }
+
+        default void progressed(PostgresUpgradeStatus status) {
+        }
     }
 
     private final UpgradeEngine engine;
@@ -34,6 +37,8 @@ public final class LocalUpgradeDriver {
     private final Listener listener;
     private final Clock clock;
     private final Duration pollInterval;
+    /** How often progress is stored and printed while a step runs. */
+    static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
 
     public LocalUpgradeDriver(UpgradeEngine engine, StepRunner runner, Consumer<PostgresUpgrade> store, Listener listener,
                               Clock clock, Duration pollInterval) {
@@ -80,7 +85,13 @@ public final class LocalUpgradeDriver {
                 return new PhaseOutcome.Refused(e.getMessage());
             }
             StepProgress progress = runner.poll(step);
-            while (progress instanceof StepProgress.Running) {
+            long lastReport = clock.millis();
+            while (progress instanceof StepProgress.Running running) {
+                if (running.report() != null && clock.millis() - lastReport >= PROGRESS_EVERY.toMillis()) {
+                    save(upgrade, engine.progressed(upgrade, running.report(), clock.instant()));
+                    listener.progressed(upgrade.getStatus());
+                    lastReport = clock.millis();
+                }
                 Thread.sleep(pollInterval.toMillis());
                 progress = runner.poll(step);
             }

@@ -49,6 +49,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
     static final Duration NEXT = Duration.ofMillis(200);
     static final Duration POLL = Duration.ofSeconds(5);
     static final Duration WAIT_FOR_SECRETS = Duration.ofSeconds(15);
+    static final Duration PROGRESS_EVERY = Duration.ofSeconds(10);
 
     private final KubernetesClient client;
     private final Clock clock;
@@ -122,7 +123,14 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
         JobStepRunner jobs = new JobStepRunner(client, upgrade);
         jobs.start(step);
         StepProgress progress = jobs.poll(step);
-        if (progress instanceof StepProgress.Running) {
+        if (progress instanceof StepProgress.Running running) {
+            if (running.report() != null && progressIsStale(upgrade.getStatus(), now)) {
+                PostgresUpgradeStatus progressed = engine.progressed(upgrade, running.report(), now);
+                if (!Objects.equals(summary(progressed), summary(upgrade.getStatus()))) {
+                    upgrade.setStatus(progressed);
+                    return UpdateControl.patchStatus(upgrade).rescheduleAfter(POLL);
+                }
+            }
             return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(POLL);
         }
         if (progress instanceof StepProgress.Finished finished) {
@@ -154,6 +162,16 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
             return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Completed(done.message()), now), now);
         }
         return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(((ServiceProgress.Failed) progress).reason()), now), now);
+    }
+
+    /** Progress is written at most every {@link #PROGRESS_EVERY}: it is for humans, not worth an API write per poll. */
+    private static boolean progressIsStale(PostgresUpgradeStatus status, Instant now) {
+        return status.getProgress() == null || status.getProgress().getUpdatedAt() == null
+                || Duration.between(Instant.parse(status.getProgress().getUpdatedAt()), now).compareTo(PROGRESS_EVERY) >= 0;
+    }
+
+    private static String summary(PostgresUpgradeStatus status) {
+        return status.getProgress() == null ? null : status.getProgress().getSummary();
     }
 
     /** Status says what the phase is waiting for (written only when that changes). */

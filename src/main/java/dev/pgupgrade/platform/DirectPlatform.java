@@ -4,6 +4,7 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.steps.EnvValue;
 import dev.pgupgrade.steps.StepScripts;
@@ -27,11 +28,19 @@ public final class DirectPlatform implements UpgradePlatform {
             case Validating -> run(upgrade, phase, StepScripts.VALIDATE, true, source(spec), target(spec));
             case SchemaCheck -> run(upgrade, phase, StepScripts.SCHEMA_CHECK, true, source(spec),
                     Map.of("TARGET_MAJOR", EnvValue.of(spec.getTarget().getVersion())));
-            case Dumping -> run(upgrade, phase, StepScripts.DUMP, true, source(spec), target(spec));
+            case Dumping -> switch (TransferSpec.strategy(spec.getTransfer())) {
+                case DUMPALL -> run(upgrade, phase, StepScripts.DUMP, true, source(spec), target(spec));
+                case PARALLEL -> run(upgrade, phase, StepScripts.DUMP_PARALLEL, true, source(spec), target(spec), transfer(spec));
+                case STREAM -> new PhaseWork.NothingToDo("strategy stream: the dump streams into the target during Restoring");
+            };
             // A second restore over a half-finished one would fail on, or duplicate, what the first wrote.
-            case Restoring -> run(upgrade, phase, StepScripts.RESTORE, false, target(spec));
+            case Restoring -> switch (TransferSpec.strategy(spec.getTransfer())) {
+                case DUMPALL -> run(upgrade, phase, StepScripts.RESTORE, false, target(spec), transfer(spec));
+                case PARALLEL -> run(upgrade, phase, StepScripts.RESTORE_PARALLEL, false, target(spec), transfer(spec));
+                case STREAM -> run(upgrade, phase, StepScripts.STREAM, false, source(spec), target(spec), transfer(spec));
+            };
             case Verifying -> run(upgrade, phase, StepScripts.VERIFY, true, source(spec), target(spec), verification(spec));
-            case Analyzing -> run(upgrade, phase, StepScripts.ANALYZE, true, target(spec));
+            case Analyzing -> run(upgrade, phase, StepScripts.ANALYZE, true, target(spec), transfer(spec));
             case ScalingDown -> services(spec, PhaseWork.ServiceAction.SCALE_DOWN);
             case Repointing -> services(spec, PhaseWork.ServiceAction.REPOINT);
             case ScalingUp -> services(spec, PhaseWork.ServiceAction.SCALE_UP);
@@ -48,6 +57,18 @@ public final class DirectPlatform implements UpgradePlatform {
     public static String stepName(Phase phase, PostgresUpgradeStatus status) {
         int attempt = status == null || status.getAttempt() == null ? 1 : status.getAttempt();
         return phase.stepName() + "-" + attempt;
+    }
+
+    /** The strategy's knobs; jobs unset means the CPUs the step has (nproc in the step). */
+    private static Map<String, EnvValue> transfer(PostgresUpgradeSpec spec) {
+        TransferSpec t = spec.getTransfer();
+        Map<String, EnvValue> env = new HashMap<>();
+        env.put("RESTORE_MAINTENANCE_WORK_MEM", EnvValue.of(t == null || t.getMaintenanceWorkMem() == null
+                ? TransferSpec.DEFAULT_MAINTENANCE_WORK_MEM : t.getMaintenanceWorkMem()));
+        if (t != null && t.getJobs() != null) {
+            env.put("TRANSFER_JOBS", EnvValue.of(Integer.toString(t.getJobs())));
+        }
+        return env;
     }
 
     private static Map<String, EnvValue> verification(PostgresUpgradeSpec spec) {

@@ -66,7 +66,7 @@ public final class JobStepRunner implements StepRunner {
         boolean failed = hasCondition(status, "Failed") || (status != null && positive(status.getFailed()));
         boolean succeeded = hasCondition(status, "Complete") || (status != null && positive(status.getSucceeded()));
         if (!failed && !succeeded) {
-            return new StepProgress.Running();
+            return new StepProgress.Running(progressFromLog(namespace, name));
         }
         Optional<ContainerStateTerminated> terminated = terminatedStep(namespace, name);
         if (terminated.isEmpty()) {
@@ -128,6 +128,23 @@ public final class JobStepRunner implements StepRunner {
                 .filter(c -> "step".equals(c.getName()) && c.getState() != null && c.getState().getTerminated() != null)
                 .map(c -> c.getState().getTerminated())
                 .findFirst();
+    }
+
+    /** The step's latest progress line, from its pod's log (the step prints nothing secret). */
+    private dev.pgupgrade.steps.ProgressReport progressFromLog(String namespace, String jobName) {
+        try {
+            for (Pod pod : client.pods().inNamespace(namespace).withLabel("job-name", jobName).list().getItems()) {
+                String log = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName())
+                        .inContainer("step").tailingLines(40).getLog();
+                var report = dev.pgupgrade.steps.ProgressReport.lastIn(log);
+                if (report.isPresent()) {
+                    return report.get();
+                }
+            }
+        } catch (KubernetesClientException e) {
+            LOG.debug("no progress for Job {}: {}", jobName, e.getMessage());
+        }
+        return null;
     }
 
     private static boolean hasCondition(JobStatus status, String type) {

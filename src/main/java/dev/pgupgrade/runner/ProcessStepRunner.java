@@ -2,6 +2,7 @@ package dev.pgupgrade.runner;
 
 import dev.pgupgrade.engine.PhaseOutcome;
 import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.ProgressReport;
 import dev.pgupgrade.steps.ScriptResult;
 import dev.pgupgrade.steps.StepSpec;
 import java.io.IOException;
@@ -112,7 +113,21 @@ public final class ProcessStepRunner implements StepRunner {
             writeAtomically(file(step, "exit"), TIMED_OUT + "\n");
             return finished(step).orElseThrow();
         }
-        return new StepProgress.Running();
+        return new StepProgress.Running(ProgressReport.lastIn(tail(file(step, "log"))).orElse(null));
+    }
+
+    /** The end of a log: progress lines come once a second, so the last few KiB hold the newest. */
+    private static String tail(Path log) {
+        try (var file = new java.io.RandomAccessFile(log.toFile(), "r")) {
+            long length = file.length();
+            long from = Math.max(0, length - 8192);
+            byte[] bytes = new byte[(int) (length - from)];
+            file.seek(from);
+            file.readFully(bytes);
+            return new String(bytes, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     @Override

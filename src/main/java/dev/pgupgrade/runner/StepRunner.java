@@ -15,7 +15,11 @@ public interface StepRunner {
     void discard(StepSpec step);
 
     sealed interface StepProgress {
-        record Running() implements StepProgress {
+        /** @param report what the step last said about its progress, or null */
+        record Running(dev.pgupgrade.steps.ProgressReport report) implements StepProgress {
+            public Running() {
+                this(null);
+            }
         }
 
         record Finished(PhaseOutcome.Ran outcome) implements StepProgress {

@@ -244,7 +244,9 @@ class UpgradeEngineTest {
             StepSpec step = assertInstanceOf(PhaseWork.RunStep.class, engine.work(u)).step();
             assertEquals("restoring-1", step.name());
             assertFalse(step.rerunnable());
-            assertEquals(List.of("TARGET_URL"), List.copyOf(step.env().keySet()));
+            // the default strategy (parallel) restores with pg_restore; only the target's URL reaches the step
+            assertEquals("restore-parallel.sh", step.script());
+            assertEquals(java.util.Set.of("TARGET_URL", "RESTORE_MAINTENANCE_WORK_MEM"), step.env().keySet());
         }
 
         @Test
@@ -618,6 +620,43 @@ class UpgradeEngineTest {
             assertTrue(u.getStatus().getMessage().contains("pg_dumpall failed"), u.getStatus().getMessage());
             assertTrue(condition(u.getStatus(), Conditions.FAILED).getMessage().contains("Dumping"),
                     condition(u.getStatus(), Conditions.FAILED).getMessage());
+        }
+    }
+
+    @org.junit.jupiter.api.Nested
+    class Progress {
+        @Test
+        void percentAndEtaFollowTheRateSinceTheStepStarted() {
+            PostgresUpgrade u = upgrade("17");
+            u.setStatus(engine.initialize(u, T0));
+            u.getStatus().setPhase(Phase.Restoring);
+            PhaseWork.RunStep restore = (PhaseWork.RunStep) engine.work(u);
+            u.setStatus(engine.stepStarted(u, restore.step(), at(0)));
+
+            PostgresUpgradeStatus s = engine.progressed(u, new dev.pgupgrade.steps.ProgressReport("bytes", 256L * MIB, 1024L * MIB, false), at(10));
+
+            assertEquals(25, s.getProgress().getPercent());
+            assertEquals(30L, s.getProgress().getEtaSeconds(), "768 MiB left at 25.6 MiB/s");
+            assertEquals("25% of 1.0 GiB, ETA 30s", s.getProgress().getSummary());
+            assertEquals(Phase.Restoring, s.getProgress().getPhase());
+        }
+
+        @Test
+        void anEstimatedTotalNeverShowsDoneEarly() {
+            PostgresUpgrade u = upgrade("17");
+            u.setStatus(engine.initialize(u, T0));
+            PostgresUpgradeStatus s = engine.progressed(u, new dev.pgupgrade.steps.ProgressReport("bytes", 2000, 1000, true), at(5));
+            assertEquals(99, s.getProgress().getPercent());
+            assertTrue(s.getProgress().getSummary().startsWith("99% of ~"), s.getProgress().getSummary());
+        }
+
+        @Test
+        void progressIsClearedWhenThePhaseEnds() {
+            PostgresUpgrade u = upgrade("17");
+            u.setStatus(engine.initialize(u, T0));
+            u.setStatus(engine.progressed(u, new dev.pgupgrade.steps.ProgressReport("bytes", 1, 10, false), at(1)));
+            u.setStatus(engine.phaseEnded(u, ran(validated(130023, "13.23", 170006, "17.6")), at(2)));
+            assertEquals(null, u.getStatus().getProgress());
         }
     }
 }

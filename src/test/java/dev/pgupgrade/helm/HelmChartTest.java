@@ -44,6 +44,7 @@ class HelmChartTest {
             "pgupgrade.dev", "postgresupgrades/status", "get,patch,update",
             "batch", "jobs", "get,list,watch,create,delete",
             "", "pods", "get,list",
+            "", "pods/log", "get",
             "", "persistentvolumeclaims", "get,create",
             "", "configmaps", "get,create,update",
             "", "secrets", "get,create,update",

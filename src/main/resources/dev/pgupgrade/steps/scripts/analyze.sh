@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Analyzing: VACUUM ANALYZE every non-template database of the target, so the planner has statistics
-# (a restore brings none) and the visibility map is set.
+# Analyzing: statistics and the visibility map for every non-template database of the target (a
+# restore brings neither). ANALYZE runs in stages (vacuumdb --analyze-in-stages: rough statistics for
+# every table first, then finer ones), so the planner has something to go on early; then VACUUM.
 # Env: TARGET_URL (Secret), WORK_DIR, RESULT_FILE.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${TARGET_URL:?}"
@@ -10,7 +11,8 @@ started=$(date +%s%N)
 while IFS= read -r db; do
   stage "VACUUM ANALYZE in database $db"
   # The database name goes in through the environment: a name with '=' in it stays a name.
-  ( use_url "$TARGET_URL" "the target server"; PGDATABASE=$db psql -X -q -v ON_ERROR_STOP=1 -c "VACUUM ANALYZE" ) \
+  ( use_url "$TARGET_URL" "the target server"; export PGDATABASE=$db
+    vacuumdb --quiet --analyze-in-stages --jobs "$(transfer_jobs)" && vacuumdb --quiet --jobs "$(transfer_jobs)" ) \
     2> "$WORK_DIR/analyze.err" || die "VACUUM ANALYZE failed in database $db: $(grep -m1 -E 'ERROR|FATAL|error' "$WORK_DIR/analyze.err")"
 done < "$WORK_DIR/analyze-databases.txt"
 finished=$(date +%s%N)

@@ -189,6 +189,57 @@ target_role_filter() {
     END { if (dropped) printf "pgupgrade: dropped %d password statement(s) for the target role\n", dropped > "/dev/stderr" }'
 }
 
+# --- progress ----------------------------------------------------------------------------------
+# A step reports progress as lines "PGUPGRADE_PROGRESS {json}" on stderr: the local runner reads them
+# from the step log, the operator from the pod log. Never anything secret in them.
+
+progress() { # progress UNIT DONE TOTAL [ESTIMATED]
+  printf 'PGUPGRADE_PROGRESS {"unit":"%s","done":%s,"total":%s,"estimated":%s}\n' "$1" "$2" "$3" "${4:-false}" >&2
+}
+
+# count_bytes TOTAL ESTIMATED: a pipe stage (dd) that passes data through and reports bytes once a second
+count_bytes() {
+  dd bs=1M status=progress 2> >(tr '\r' '\n' | awk -v total="$1" -v est="$2" '
+      $2 == "bytes" { printf "PGUPGRADE_PROGRESS {\"unit\":\"bytes\",\"done\":%s,\"total\":%s,\"estimated\":%s}\n", $1, total, est; fflush() }
+      $2 == "bytes" { last = $1 }
+      END { if (last != "") print last > ENVIRON["WORK_DIR"] "/.bytes-" ENVIRON["STEP_NAME"] }' >&2)
+}
+
+# counted_bytes: what the last count_bytes in this step passed through
+counted_bytes() {
+  local f=$WORK_DIR/.bytes-${STEP_NAME:-step} i
+  for i in 1 2 3 4 5 6 7 8 9 10; do [[ -s $f ]] && break; sleep 0.1; done  # the counter writes as it exits
+  cat "$f" 2>/dev/null || echo 0
+}
+
+# estimated_dump_bytes URL WHAT: the size of every table (without indexes): about what a dump writes
+estimated_dump_bytes() {
+  local total=0 db size
+  while IFS= read -r db; do
+    size=$( (use_url "$1" "$2"; PGDATABASE=$db psql -X -q -A -t \
+      -c "select coalesce(sum(pg_table_size(oid)), 0) from pg_class where relkind in ('r', 'm')") 2>/dev/null ) || size=0
+    total=$((total + ${size:-0}))
+  done < <(non_template_databases "$1" "$2")
+  echo "$total"
+}
+
+# restore_tuning URL WHAT: PGOPTIONS for the restore's sessions on the target. Session settings only,
+# so they work on managed servers whose configuration cannot be changed: more memory for index
+# builds, no waiting for WAL flushes (a crash mid-restore means restoring again anyway), and
+# parallel index builds where the server has them (11+), sharing the CPUs with the restore jobs.
+restore_tuning() {
+  local num jobs=${1:-1} cores workers opts
+  num=$(psql_at "$TARGET_URL" "the target server" "show server_version_num")
+  cores=$(nproc 2>/dev/null || echo 1)
+  workers=$(( cores / jobs )); ((workers > 4)) && workers=4
+  opts="-c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB} -c synchronous_commit=off"
+  ((num >= 110000)) && opts+=" -c max_parallel_maintenance_workers=$workers"
+  echo "$opts"
+}
+
+# transfer_jobs: TRANSFER_JOBS, or the CPUs this step has
+transfer_jobs() { echo "${TRANSFER_JOBS:-$(nproc 2>/dev/null || echo 2)}"; }
+
 # connection_user URL WHAT: the role name a URL connects as (what the server reports).
 connection_user() { psql_at "$1" "$2" "select current_user"; }
 

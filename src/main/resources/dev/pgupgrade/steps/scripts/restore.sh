@@ -13,10 +13,12 @@ stage "reading what the target already holds"
 psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
 psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
 
+tuning=$(restore_tuning 1)
 stage "psql -f dump.sql into the target"
 started=$(date +%s%N)
 set +e
-( use_url "$TARGET_URL" "the target server"; psql -X -q -d "${PGDATABASE:-postgres}" -f "$dump" ) >/dev/null 2> "$WORK_DIR/restore.err"
+count_bytes "$(stat -c %s "$dump")" false < "$dump" \
+  | ( use_url "$TARGET_URL" "the target server"; export PGOPTIONS=$tuning; psql -X -q -d "${PGDATABASE:-postgres}" -f - ) >/dev/null 2> "$WORK_DIR/restore.err"
 rc=$?
 set -e
 finished=$(date +%s%N)

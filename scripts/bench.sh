@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# make bench: how long the database is down while it is copied to a new major, by three methods side
+# by side on this machine, each into a fresh, empty target server (docs/performance.md explains it):
+#   runbook    the runbook by hand: pg_dumpall | grep -v 'ALTER ROLE postgres .*PASSWORD' > dump.sql,
+#              then psql -f dump.sql (downtime = dump + restore)
+#   pgcopydb   pgcopydb clone of database "db", 2 table jobs and 2 index jobs (downtime = its wall time)
+#   pgupgrade  java -jar pgupgrade.jar run, once per strategy in BENCH_STRATEGIES (spec.transfer.strategy),
+#              under GNU time for the JVM's peak RSS; downtime window = start of Dumping to end of Restoring
+# Every target is then compared with the source (database "db": per table, row count and an
+# order-independent content checksum); any difference fails the bench after the table is printed.
+# Knobs (environment):
+#   BENCH_SCALE=60           pgbench scale of the workload (60 ~ 1.5 GB; use 2 or 5 to try the script)
+#   BENCH_GIN=1              add a GIN index on events.payload (the index-build-heavy variant)
+#   BENCH_STRATEGIES="dumpall stream parallel"   pgupgrade strategies to time
+#   BENCH_SOURCE_MAJOR=13 BENCH_TARGET_MAJOR=17  server majors (the client tools are 15: source <= 15)
+#   BENCH_JAR=target/pgupgrade.jar               the jar to time (copied first: a rebuild cannot swap it mid-run)
+#   PG_HOME                  server binaries per major (default: scripts/pg-home.sh)
+# Progress goes to stderr; the table and the verdict go to stdout, and the last line is always
+#   bench: best_strategy=NAME ratio_vs_runbook=X.XX ratio_vs_pgcopydb=Y.YY
+# Servers listen on 127.0.0.1 only, on free ports; everything is stopped and removed on exit.
+set -euo pipefail
+export LC_ALL=C
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+SCALE=${BENCH_SCALE:-60}
+GIN=${BENCH_GIN:-0}
+SOURCE_MAJOR=${BENCH_SOURCE_MAJOR:-13}
+TARGET_MAJOR=${BENCH_TARGET_MAJOR:-17}
+STRATEGIES=${BENCH_STRATEGIES:-dumpall stream parallel}
+PG_HOME=${PG_HOME:-$("$root/scripts/pg-home.sh")}
+JAR=${BENCH_JAR:-$root/target/pgupgrade.jar}
+DATASET=$root/../shared/bench/make-dataset.sh
+
+say() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+[[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE must be a positive integer, not '$SCALE'"
+[[ -f $DATASET ]] || die "the reference workload script is missing: $DATASET (../shared/bench/make-dataset.sh beside the repo)"
+[[ -f $JAR ]] || die "$JAR is missing: run make build first (or set BENCH_JAR)"
+for tool in java psql pg_dumpall pgbench; do
+  command -v "$tool" >/dev/null || die "$tool is missing (a JDK 17 and postgresql-client-15 are needed, see README.md)"
+done
+
+# --- 1. what the bench needs: pgcopydb, GNU time (peak RSS), jq (reads pgupgrade's -o json) -----------
+missing=()
+command -v pgcopydb >/dev/null || missing+=(pgcopydb)
+/usr/bin/time -V 2>&1 | grep -q 'GNU' || missing+=(time)
+command -v jq >/dev/null || missing+=(jq)
+if (( ${#missing[@]} )); then
+  [[ $(id -u) == 0 ]] || die "missing: ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root"
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } \
+    || die "could not install ${missing[*]} with apt-get"
+fi
+
+"$root/scripts/pg-binaries.sh" "$PG_HOME" "$SOURCE_MAJOR" "$TARGET_MAJOR"
+source_bin=$PG_HOME/$SOURCE_MAJOR/bin
+target_bin=$PG_HOME/$TARGET_MAJOR/bin
+
+# --- scratch space, servers and the cleanup that removes them ------------------------------------------
+bench=$(mktemp -d "${TMPDIR:-/tmp}/pgupgrade-bench.XXXXXX")
+chmod 755 "$bench"   # the servers (and SchemaCheck's throwaway one) run as nobody when we are root
+cp "$JAR" "$bench/pgupgrade.jar"
+servers=()           # "BINDIR DATADIR" of every server started, stopped on exit
+cleanup() {
+  local s
+  for s in "${servers[@]}"; do
+    "$root/scripts/pg-cluster.sh" stop ${s} >/dev/null 2>&1 || true
+  done
+  rm -rf "$bench"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local port
+  for port in $(shuf -i 20000-40000 -n 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+  die "no free port on 127.0.0.1"
+}
+# Hex passwords: nothing to escape in URLs or the pgpass file.
+random_password() { printf 'bench-%s' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"; }
+
+# Passwords reach psql, pgbench and pgcopydb through a pgpass file, never a command line.
+export PGPASSFILE=$bench/pgpass
+: > "$PGPASSFILE"; chmod 600 "$PGPASSFILE"
+
+# start_server NAME BINDIR PORT: a fresh server in $bench/NAME, superuser postgres with a new password,
+# left in $password (and the pgpass file); stop_server stops it and removes its data directory.
+start_server() {
+  local name=$1 bindir=$2 port=$3
+  password=$(random_password)
+  printf '%s\n' "$password" > "$bench/$name.pw"
+  servers+=("$bindir $bench/$name")
+  "$root/scripts/pg-cluster.sh" start "$bindir" "$bench/$name" "$port" "$bench/$name.pw"
+  rm -f "$bench/$name.pw"
+  printf '127.0.0.1:%s:*:postgres:%s\n' "$port" "$password" >> "$PGPASSFILE"
+}
+stop_server() {
+  local name=$1 bindir=$2 i
+  "$root/scripts/pg-cluster.sh" stop "$bindir" "$bench/$name" >/dev/null
+  for i in "${!servers[@]}"; do [[ ${servers[$i]} != "$bindir $bench/$name" ]] || unset 'servers[i]'; done
+  rm -rf "${bench:?}/$name"
+}
+
+now() { date +%s.%N; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+iso_epoch() { date -d "$1" +%s.%N; }
+fmt() { [[ $1 == - ]] && echo - || awk -v s="$1" 'BEGIN { printf "%.1f", s }'; }
+
+# --- 2. the source: PostgreSQL $SOURCE_MAJOR with the reference workload -------------------------------
+source_port=$(free_port)
+say "starting PostgreSQL $SOURCE_MAJOR (source, 127.0.0.1:$source_port) in $bench"
+start_server source "$source_bin" "$source_port"; source_password=$password
+gin_flag=(); [[ $GIN == 1 ]] && gin_flag=(--gin)
+say "building the workload: make-dataset.sh scale $SCALE ${gin_flag[*]:-(no GIN index)}"
+t0=$(now)
+"$DATASET" "postgresql://postgres@127.0.0.1:$source_port/postgres" "$SCALE" "${gin_flag[@]}" > "$bench/dataset.log" 2>&1 \
+  || { tail -n 20 "$bench/dataset.log" >&2; die "make-dataset.sh failed"; }
+say "$(grep 'dataset ready' "$bench/dataset.log") in $(seconds "$t0" "$(now)") s"
+
+# Every table of database "db": "table rows checksum", one line each. The session settings that change
+# how a row prints (time zone, date style, float digits) are pinned so both majors print rows alike.
+check_opts='-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=3'
+checks_sql=$(PGOPTIONS=$check_opts psql -X -At "postgresql://postgres@127.0.0.1:$source_port/db" -c "
+  select format('select %L, count(*), coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) from %s t;',
+                n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname))
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_'
+  order by n.nspname, c.relname")
+checksums() {  # checksums PORT > file
+  PGOPTIONS=$check_opts psql -X -At -F ' ' "postgresql://postgres@127.0.0.1:$1/db" -c "$checks_sql" 2>>"$bench/check.err" || true
+}
+t0=$(now)
+checksums "$source_port" > "$bench/source.sums"
+[[ -s $bench/source.sums ]] || die "could not checksum the source: $(cat "$bench/check.err")"
+say "source checksummed ($(wc -l < "$bench/source.sums") tables) in $(seconds "$t0" "$(now)") s"
+
+# --- results, one row per method --------------------------------------------------------------------------
+methods=()
+declare -A DUMP RESTORE WINDOW VERIFY TOTAL RSS CHECK
+failures=0
+record() {  # record METHOD DUMP RESTORE WINDOW VERIFY TOTAL RSS CHECK
+  methods+=("$1"); DUMP[$1]=$2; RESTORE[$1]=$3; WINDOW[$1]=$4; VERIFY[$1]=$5; TOTAL[$1]=$6; RSS[$1]=$7; CHECK[$1]=$8
+}
+# compare_target METHOD PORT: prints identical or DIFFERENT (and the differing lines on stderr).
+compare_target() {
+  checksums "$2" > "$bench/$1.sums"
+  if cmp -s "$bench/source.sums" "$bench/$1.sums"; then
+    echo identical
+  else
+    say "$1: database db differs from the source (< source, > target):"
+    diff "$bench/source.sums" "$bench/$1.sums" >&2 || true
+    echo DIFFERENT
+  fi
+}
+
+# --- 3a. the runbook by hand --------------------------------------------------------------------------------
+target_port=$(free_port)
+start_server target-runbook "$target_bin" "$target_port"; target_password=$password
+say "runbook: pg_dumpall | grep -v 'ALTER ROLE postgres .*PASSWORD' > dump.sql; psql -f dump.sql (PostgreSQL $TARGET_MAJOR on :$target_port)"
+t0=$(now)
+PGPASSWORD=$source_password pg_dumpall -h 127.0.0.1 -p "$source_port" -U postgres -l postgres \
+  | grep -v 'ALTER ROLE postgres .*PASSWORD' > "$bench/dump.sql"
+t1=$(now)
+PGPASSWORD=$target_password psql -X -q -h 127.0.0.1 -p "$target_port" -U postgres -d postgres -f "$bench/dump.sql" \
+  >/dev/null 2>"$bench/runbook-restore.err" || true
+t2=$(now)
+errors=$(grep -c 'ERROR:' "$bench/runbook-restore.err" || true)
+say "runbook: dump $(seconds "$t0" "$t1") s ($(du -m "$bench/dump.sql" | cut -f1) MiB), restore $(seconds "$t1" "$t2") s, $errors restore errors: $(grep -m3 'ERROR:' "$bench/runbook-restore.err" | sed 's/.*ERROR: *//' | paste -sd ';' -)"
+rm -f "$bench/dump.sql"
+check=$(compare_target runbook "$target_port")
+stop_server target-runbook "$target_bin"
+record runbook "$(seconds "$t0" "$t1")" "$(seconds "$t1" "$t2")" "$(seconds "$t0" "$t2")" - "$(seconds "$t0" "$t2")" - "$check"
+
+# --- 3b. pgcopydb clone of database "db" ----------------------------------------------------------------------
+# pgcopydb 0.10 copies one database: role aptible and database db are created on the target first, as
+# the Aptible runbook creates the target. Its options are --table-jobs/--index-jobs (no --jobs in 0.10);
+# the URLs go in its environment, the passwords in the pgpass file.
+target_port=$(free_port)
+start_server target-pgcopydb "$target_bin" "$target_port"; target_password=$password
+psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$target_port/postgres" \
+  -c "create role aptible login superuser password 'source-secret'" -c "create database db owner aptible"
+say "pgcopydb: pgcopydb clone --table-jobs 2 --index-jobs 2 of database db (PostgreSQL $TARGET_MAJOR on :$target_port)"
+t0=$(now)
+rc=0
+PGCOPYDB_SOURCE_PGURI="postgresql://postgres@127.0.0.1:$source_port/db" \
+PGCOPYDB_TARGET_PGURI="postgresql://postgres@127.0.0.1:$target_port/db" \
+  pgcopydb clone --dir "$bench/pgcopydb" --table-jobs 2 --index-jobs 2 >"$bench/pgcopydb.log" 2>&1 || rc=$?
+t1=$(now)
+if [[ $rc == 0 ]]; then
+  say "pgcopydb: clone took $(seconds "$t0" "$t1") s"
+  check=$(compare_target pgcopydb "$target_port")
+  record pgcopydb - - "$(seconds "$t0" "$t1")" - "$(seconds "$t0" "$t1")" - "$check"
+else
+  say "pgcopydb: clone failed (exit $rc); the end of its log:"; tail -n 20 "$bench/pgcopydb.log" >&2
+  record pgcopydb - - FAILED - - - -; failures=$((failures + 1))
+fi
+rm -rf "$bench/pgcopydb"
+stop_server target-pgcopydb "$target_bin"
+
+# --- 3c. pgupgrade run, one strategy at a time ---------------------------------------------------------------------
+# run_pgupgrade STRATEGY DIR PORT WITH_TRANSFER: writes DIR/upgrade.yaml (direct platform, the contract's
+# fields, spec.transfer.strategy when WITH_TRANSFER=1) and runs it under GNU time; returns java's exit code.
+run_pgupgrade() {
+  local strategy=$1 dir=$2 port=$3 with_transfer=$4 password=$5
+  rm -rf "$dir"; mkdir -p "$dir/secrets/source-db" "$dir/secrets/target-db"; chmod 755 "$dir"
+  printf 'postgresql://postgres:%s@127.0.0.1:%s/postgres\n' "$source_password" "$source_port" > "$dir/secrets/source-db/url"
+  printf 'postgresql://postgres:%s@127.0.0.1:%s/postgres\n' "$password" "$port" > "$dir/secrets/target-db/url"
+  {
+    printf 'apiVersion: pgupgrade.dev/v1alpha1\nkind: PostgresUpgrade\nmetadata:\n  name: bench-%s\nspec:\n' "$strategy"
+    printf '  platform: direct\n  source:\n    urlSecretRef: {name: source-db, key: url}\n'
+    printf '  target:\n    urlSecretRef: {name: target-db, key: url}\n    version: "%s"\n' "$TARGET_MAJOR"
+    [[ $with_transfer == 0 ]] || printf '  transfer: {strategy: %s}\n' "$strategy"
+  } > "$dir/upgrade.yaml"
+  local rc=0
+  env -u PGPASSFILE /usr/bin/time -v -o "$dir/time.txt" \
+    java -jar "$bench/pgupgrade.jar" run -f "$dir/upgrade.yaml" --secrets-dir "$dir/secrets" -o json \
+      --pg-bin "$TARGET_MAJOR=$target_bin" > "$dir/result.json" 2> "$dir/run.err" || rc=$?
+  return "$rc"
+}
+
+for strategy in $STRATEGIES; do
+  method=pgupgrade:$strategy
+  dir=$bench/pgu-$strategy
+  target_port=$(free_port)
+  start_server "target-$strategy" "$target_bin" "$target_port"; target_password=$password
+  say "$method: java -jar pgupgrade.jar run -o json (spec.transfer.strategy: $strategy; PostgreSQL $TARGET_MAJOR on :$target_port)"
+  t0=$(now); rc=0
+  run_pgupgrade "$strategy" "$dir" "$target_port" 1 "$target_password" || rc=$?
+  if [[ $rc == 3 ]] && grep -qi transfer "$dir/run.err"; then
+    # The jar does not know spec.transfer yet (or not this strategy): it refused the manifest and touched nothing.
+    if [[ $strategy == dumpall ]]; then
+      say "$method: the jar refused spec.transfer ($(grep -m1 -i transfer "$dir/run.err")); timing its only strategy, dumpall, without it"
+      t0=$(now); rc=0
+      run_pgupgrade "$strategy" "$dir" "$target_port" 0 "$target_password" || rc=$?
+    else
+      say "$method: n/a, the jar refused it: $(grep -m1 -i transfer "$dir/run.err")"
+      record "$method" n/a n/a n/a n/a n/a n/a n/a
+      stop_server "target-$strategy" "$target_bin"
+      continue
+    fi
+  fi
+  t1=$(now)
+  rss=$(awk -F': *' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$dir/time.txt" 2>/dev/null || true)
+  if [[ $rc != 0 ]]; then
+    say "$method: pgupgrade run exited with $rc:"; tail -n 20 "$dir/run.err" >&2
+    [[ ! -s $dir/result.json ]] || jq -r '.status.message // empty' "$dir/result.json" >&2 || true
+    record "$method" - - FAILED - "$(seconds "$t0" "$t1")" "${rss:--}" -; failures=$((failures + 1))
+  else
+    # Each phase's last step record: state, start, end, duration.
+    read -r d_state d_start d_dur r_start r_end r_dur v_dur < <(jq -r '
+      def step($p): ([.status.steps[]? | select(.phase == $p)] | last) // {};
+      [ (step("Dumping") | (.state // "-"), (.startedAt // "-"), (.durationSeconds // "-")),
+        (step("Restoring") | (.startedAt // "-"), (.finishedAt // "-"), (.durationSeconds // "-")),
+        (step("Verifying") | (.durationSeconds // "-")) ] | map(tostring) | join(" ")' "$dir/result.json")
+    # The downtime window: Dumping's start to Restoring's end; Restoring alone when Dumping was skipped.
+    if [[ $d_state == Skipped || $d_start == - ]]; then window_start=$r_start; d_dur=-; else window_start=$d_start; fi
+    window=$(seconds "$(iso_epoch "$window_start")" "$(iso_epoch "$r_end")")
+    check=$(compare_target "$method" "$target_port")
+    say "$method: window $window s (dump $(fmt "$d_dur"), restore $(fmt "$r_dur")), verify $(fmt "$v_dur") s, total $(seconds "$t0" "$t1") s, peak RSS ${rss:-?} MiB"
+    record "$method" "$(fmt "$d_dur")" "$(fmt "$r_dur")" "$window" "$(fmt "$v_dur")" "$(seconds "$t0" "$t1")" "${rss:--}" "$check"
+  fi
+  stop_server "target-$strategy" "$target_bin"
+done
+
+# --- 4. the table and the verdict ----------------------------------------------------------------------------------
+echo
+echo "make bench: PostgreSQL $SOURCE_MAJOR -> $TARGET_MAJOR, scale $SCALE$([[ $GIN == 1 ]] && echo ' + GIN'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+row() { printf '%-20s %7s %9s %17s %9s %8s %14s  %s\n' "$@"; }
+row method "dump s" "restore s" "downtime window s" "verify s" "total s" "peak JVM RSS MiB" "data check"
+for m in "${methods[@]}"; do
+  row "$m" "${DUMP[$m]}" "${RESTORE[$m]}" "${WINDOW[$m]}" "${VERIFY[$m]}" "${TOTAL[$m]}" "${RSS[$m]}" "${CHECK[$m]}"
+  [[ ${CHECK[$m]} != DIFFERENT ]] || failures=$((failures + 1))
+done
+echo
+(( failures == 0 )) || die "FAILED: $failures method(s) failed or left a target different from the source (see above)"
+
+best=
+for m in "${methods[@]}"; do
+  [[ $m == pgupgrade:* && ${WINDOW[$m]} =~ ^[0-9.]+$ ]] || continue
+  if [[ -z $best ]] || awk -v a="${WINDOW[$m]}" -v b="${WINDOW[$best]}" 'BEGIN { exit !(a < b) }'; then best=$m; fi
+done
+[[ -n $best ]] || die "FAILED: no pgupgrade strategy was timed"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "bench: best_strategy=${best#pgupgrade:} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")"

@@ -1,0 +1,50 @@
+package dev.pgupgrade.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+
+/** How the data moves during the downtime window (Dumping + Restoring). */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TransferSpec {
+    public enum Strategy {
+        /** The runbook: pg_dumpall to a file, then psql -f. The fidelity baseline. */
+        @JsonProperty("dumpall") DUMPALL,
+        /** pg_dumpall piped straight into psql: no intermediate file, dump and restore overlap. */
+        @JsonProperty("stream") STREAM,
+        /** pg_dumpall --globals-only, then each database with pg_dump -Fd -j N and pg_restore -j N. */
+        @JsonProperty("parallel") PARALLEL;
+
+        public String wireName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    public static final String DEFAULT_MAINTENANCE_WORK_MEM = "256MB";
+
+    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file) or parallel (default: per-database directory dumps restored with -j jobs).")
+    private Strategy strategy;
+
+    @JsonPropertyDescription("Parallel jobs for the parallel strategy (default: the CPUs the step has).")
+    @Min(1)
+    @Max(64)
+    private Integer jobs;
+
+    @JsonPropertyDescription("maintenance_work_mem of the restore sessions, for index builds (default 256MB); a session setting, so it works on managed targets.")
+    @Pattern("^[1-9][0-9]{0,6}(kB|MB|GB)$")
+    private String maintenanceWorkMem;
+
+    public Strategy getStrategy() { return strategy; }
+    public void setStrategy(Strategy strategy) { this.strategy = strategy; }
+    public Integer getJobs() { return jobs; }
+    public void setJobs(Integer jobs) { this.jobs = jobs; }
+    public String getMaintenanceWorkMem() { return maintenanceWorkMem; }
+    public void setMaintenanceWorkMem(String maintenanceWorkMem) { this.maintenanceWorkMem = maintenanceWorkMem; }
+
+    public static Strategy strategy(TransferSpec spec) {
+        return spec == null || spec.strategy == null ? Strategy.PARALLEL : spec.strategy;
+    }
+}

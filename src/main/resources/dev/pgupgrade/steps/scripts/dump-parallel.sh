@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Dumping, strategy "parallel": the globals (roles, memberships, tablespaces) with pg_dumpall
+# --globals-only -- filtered like the runbook's dump so the target role's password survives -- then
+# every database (template1 and postgres included, as pg_dumpall does) with pg_dump -Fd -j N --create
+# into WORK_DIR/parallel, ready for pg_restore -j N.
+# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${SOURCE_URL:?}" "${TARGET_URL:?}"
+
+target_user=$(connection_user "$TARGET_URL" "the target server")
+jobs=$(transfer_jobs)
+dir=$WORK_DIR/parallel
+rm -rf "$dir"; mkdir -p "$dir"
+estimate=$(estimated_dump_bytes "$SOURCE_URL" "the source server")
+started=$(date +%s%N)
+
+stage "pg_dumpall --globals-only of the source"
+( use_url "$SOURCE_URL" "the source server"; pg_dumpall --globals-only -l "${PGDATABASE:-postgres}" ) 2> "$WORK_DIR/dump.err" \
+  | target_role_filter "$target_user" > "$dir/globals.sql" 2> "$WORK_DIR/filter.err" \
+  || die "pg_dumpall --globals-only of the source failed: $(grep -m1 -E 'error|ERROR' "$WORK_DIR/dump.err" || tail -n 1 "$WORK_DIR/dump.err")"
+psql_at "$SOURCE_URL" "the source server" \
+  "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" \
+  > "$dir/databases.txt"
+
+# progress: the directory's size against the tables' size, every two seconds
+( while sleep 2; do progress bytes "$(du -sb "$dir" | cut -f1)" "$estimate" true; done ) &
+reporter=$!
+stop_reporter() { kill "$reporter" 2>/dev/null || true; }
+on_exit stop_reporter
+
+i=0
+while IFS= read -r db; do
+  i=$((i + 1))
+  stage "pg_dump -Fd -j $jobs of database $db"
+  printf '%s\n' "$db" > "$dir/db$i.name"
+  ( use_url "$SOURCE_URL" "the source server"; PGDATABASE=$db pg_dump -Fd -j "$jobs" --create -f "$dir/db$i" ) 2> "$dir/db$i.dump.err" \
+    || die "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$dir/db$i.dump.err" || tail -n 1 "$dir/db$i.dump.err")"
+done < "$dir/databases.txt"
+stop_reporter
+finished=$(date +%s%N)
+bytes=$(du -sb "$dir" | cut -f1)
+progress bytes "$bytes" "$bytes"
+
+result_num bytes "$bytes"
+result_num durationMillis "$(( (finished - started) / 1000000 ))"
+result_num databases "$i"
+result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
+succeed
