@@ -2,7 +2,8 @@
 # Dumping, strategy "parallel": the globals (roles, memberships, tablespaces) with pg_dumpall
 # --globals-only -- filtered like the runbook's dump so the target role's password survives -- then
 # every database (template1 and postgres included, as pg_dumpall does) with pg_dump -Fd -j N --create
-# into WORK_DIR/parallel, ready for pg_restore -j N.
+# into WORK_DIR/parallel, ready for pg_restore -j N. Uncompressed (-Z 0): the dump lives only for
+# the downtime window, and gzip would spend the CPUs the dump and the restore need.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
@@ -33,7 +34,7 @@ while IFS= read -r db; do
   i=$((i + 1))
   stage "pg_dump -Fd -j $jobs of database $db"
   printf '%s\n' "$db" > "$dir/db$i.name"
-  ( use_url "$SOURCE_URL" "the source server"; PGDATABASE=$db pg_dump -Fd -j "$jobs" --create -f "$dir/db$i" ) 2> "$dir/db$i.dump.err" \
+  ( use_url "$SOURCE_URL" "the source server"; PGDATABASE=$db pg_dump -Fd -j "$jobs" -Z 0 --create -f "$dir/db$i" ) 2> "$dir/db$i.dump.err" \
     || die "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$dir/db$i.dump.err" || tail -n 1 "$dir/db$i.dump.err")"
 done < "$dir/databases.txt"
 stop_reporter
