@@ -8,7 +8,7 @@ PG_HOME ?= $(shell scripts/pg-home.sh)
 PG_MAJORS := 12 13 14 15 16 17 18
 JAR := target/pgupgrade.jar
 
-.PHONY: build demo test unit pg-binaries crds image clean
+.PHONY: build demo test unit pg-binaries crds image clean bench
 
 build: $(JAR) pg-binaries
 
@@ -20,6 +20,9 @@ pg-binaries:
 
 demo: build
 	PG_HOME="$(PG_HOME)" scripts/demo.sh
+
+bench: build
+	PG_HOME="$(PG_HOME)" scripts/bench.sh
 
 test: pg-binaries
 	mvn -B test -Dpgupgrade.pgHome="$(PG_HOME)"

@@ -112,6 +112,7 @@ iso_epoch() { date -d "$1" +%s.%N; }
 fmt() { [[ $1 == - ]] && echo - || awk -v s="$1" 'BEGIN { printf "%.1f", s }'; }
 
 # --- 2. the source: PostgreSQL $SOURCE_MAJOR with the reference workload -------------------------------
+load_before=$(cut -d' ' -f1 /proc/loadavg)   # the machine may be shared: the table says how busy it was
 source_port=$(free_port)
 say "starting PostgreSQL $SOURCE_MAJOR (source, 127.0.0.1:$source_port) in $bench"
 start_server source "$source_bin" "$source_port"; source_password=$password
@@ -143,6 +144,7 @@ say "source checksummed ($(wc -l < "$bench/source.sums") tables) in $(seconds "$
 methods=()
 declare -A DUMP RESTORE WINDOW VERIFY TOTAL RSS CHECK
 failures=0
+footnote=
 record() {  # record METHOD DUMP RESTORE WINDOW VERIFY TOTAL RSS CHECK
   methods+=("$1"); DUMP[$1]=$2; RESTORE[$1]=$3; WINDOW[$1]=$4; VERIFY[$1]=$5; TOTAL[$1]=$6; RSS[$1]=$7; CHECK[$1]=$8
 }
@@ -235,7 +237,7 @@ for strategy in $STRATEGIES; do
     # The jar does not know spec.transfer yet (or not this strategy): it refused the manifest and touched nothing.
     if [[ $strategy == dumpall ]]; then
       say "$method: the jar refused spec.transfer ($(grep -m1 -i transfer "$dir/run.err")); timing its only strategy, dumpall, without it"
-      t0=$(now); rc=0
+      t0=$(now); rc=0; method+='*'; footnote="* the jar refused spec.transfer: timed without it, with its only strategy (dumpall)"
       run_pgupgrade "$strategy" "$dir" "$target_port" 0 "$target_password" || rc=$?
     else
       say "$method: n/a, the jar refused it: $(grep -m1 -i transfer "$dir/run.err")"
@@ -256,7 +258,8 @@ for strategy in $STRATEGIES; do
       def step($p): ([.status.steps[]? | select(.phase == $p)] | last) // {};
       [ (step("Dumping") | (.state // "-"), (.startedAt // "-"), (.durationSeconds // "-")),
         (step("Restoring") | (.startedAt // "-"), (.finishedAt // "-"), (.durationSeconds // "-")),
-        (step("Verifying") | (.durationSeconds // "-")) ] | map(tostring) | join(" ")' "$dir/result.json")
+        (step("Verifying") | (.durationSeconds // "-")) ] | map(tostring) | join(" ")' "$dir/result.json") \
+      || die "$method: cannot read the steps from pgupgrade's -o json output"
     # The downtime window: Dumping's start to Restoring's end; Restoring alone when Dumping was skipped.
     if [[ $d_state == Skipped || $d_start == - ]]; then window_start=$r_start; d_dur=-; else window_start=$d_start; fi
     window=$(seconds "$(iso_epoch "$window_start")" "$(iso_epoch "$r_end")")
@@ -269,13 +272,14 @@ done
 
 # --- 4. the table and the verdict ----------------------------------------------------------------------------------
 echo
-echo "make bench: PostgreSQL $SOURCE_MAJOR -> $TARGET_MAJOR, scale $SCALE$([[ $GIN == 1 ]] && echo ' + GIN'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "make bench: PostgreSQL $SOURCE_MAJOR -> $TARGET_MAJOR, scale $SCALE$([[ $GIN == 1 ]] && echo ' + GIN'), $(nproc) cores, load average $load_before at start and $(cut -d' ' -f1 /proc/loadavg) at end, $(date -u +%Y-%m-%dT%H:%MZ)"
 row() { printf '%-20s %7s %9s %17s %9s %8s %14s  %s\n' "$@"; }
 row method "dump s" "restore s" "downtime window s" "verify s" "total s" "peak JVM RSS MiB" "data check"
 for m in "${methods[@]}"; do
   row "$m" "${DUMP[$m]}" "${RESTORE[$m]}" "${WINDOW[$m]}" "${VERIFY[$m]}" "${TOTAL[$m]}" "${RSS[$m]}" "${CHECK[$m]}"
   [[ ${CHECK[$m]} != DIFFERENT ]] || failures=$((failures + 1))
 done
+[[ -z $footnote ]] || echo "$footnote"
 echo
 (( failures == 0 )) || die "FAILED: $failures method(s) failed or left a target different from the source (see above)"
 
@@ -286,4 +290,5 @@ for m in "${methods[@]}"; do
 done
 [[ -n $best ]] || die "FAILED: no pgupgrade strategy was timed"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "bench: best_strategy=${best#pgupgrade:} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")"
+best_name=${best#pgupgrade:}
+echo "bench: best_strategy=${best_name%\*} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")"
