@@ -11,7 +11,7 @@
 # Knobs (environment):
 #   BENCH_SCALE=60           pgbench scale of the workload (60 ~ 1.5 GB; use 2 or 5 to try the script)
 #   BENCH_GIN=1              add a GIN index on events.payload (the index-build-heavy variant)
-#   BENCH_STRATEGIES="dumpall stream parallel"   pgupgrade strategies to time
+#   BENCH_STRATEGIES="dumpall stream parallel pipeline"   pgupgrade strategies to time
 #   BENCH_SOURCE_MAJOR=13 BENCH_TARGET_MAJOR=17  server majors (the client tools are 15: source <= 15)
 #   BENCH_JAR=target/pgupgrade.jar               the jar to time (copied first: a rebuild cannot swap it mid-run)
 #   PG_HOME                  server binaries per major (default: scripts/pg-home.sh)
@@ -26,7 +26,7 @@ SCALE=${BENCH_SCALE:-60}
 GIN=${BENCH_GIN:-0}
 SOURCE_MAJOR=${BENCH_SOURCE_MAJOR:-13}
 TARGET_MAJOR=${BENCH_TARGET_MAJOR:-17}
-STRATEGIES=${BENCH_STRATEGIES:-dumpall stream parallel}
+STRATEGIES=${BENCH_STRATEGIES:-dumpall stream parallel pipeline}
 PG_HOME=${PG_HOME:-$("$root/scripts/pg-home.sh")}
 JAR=${BENCH_JAR:-$root/target/pgupgrade.jar}
 DATASET=$root/../shared/bench/make-dataset.sh

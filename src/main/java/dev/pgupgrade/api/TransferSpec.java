@@ -16,7 +16,9 @@ public class TransferSpec {
         /** pg_dumpall piped straight into psql: no intermediate file, dump and restore overlap. */
         @JsonProperty("stream") STREAM,
         /** pg_dumpall --globals-only, then each database with pg_dump -Fd -j N and pg_restore -j N. */
-        @JsonProperty("parallel") PARALLEL;
+        @JsonProperty("parallel") PARALLEL,
+        /** No dump: schema first, then every table's rows COPY'd from source to target N tables at a time, then indexes and constraints with -j N. */
+        @JsonProperty("pipeline") PIPELINE;
 
         public String wireName() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -25,7 +27,7 @@ public class TransferSpec {
 
     public static final String DEFAULT_MAINTENANCE_WORK_MEM = "256MB";
 
-    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file) or parallel (default: per-database directory dumps restored with -j jobs).")
+    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default: per-database directory dumps restored with -j jobs) or pipeline (tables COPY'd straight from source to target, jobs at a time, then indexes).")
     private Strategy strategy;
 
     @JsonPropertyDescription("Parallel jobs for the parallel strategy (default: the CPUs the step has).")

@@ -40,7 +40,7 @@ public final class StepJudge {
             case SchemaCheck -> restoreLike(result, "schema restored into a throwaway PostgreSQL " + spec.getTarget().getVersion(),
                     "the schema does not restore on PostgreSQL " + spec.getTarget().getVersion());
             case Dumping -> Verdict.ok("dumped " + bytes(result.bytes()) + " in " + seconds(result.durationMillis())).withBytes(result.bytes());
-            case Restoring -> restoreLike(result, "restored " + bytes(result.bytes()) + " in " + seconds(result.durationMillis()),
+            case Restoring -> restoreLike(result, "restored " + (result.bytes() == null ? "" : bytes(result.bytes()) + " ") + "in " + seconds(result.durationMillis()),
                     "the restore into the target reported errors");
             case Verifying -> verifying(spec, result);
             case Analyzing -> Verdict.ok("VACUUM ANALYZE done in " + count(result.databases(), "database"));

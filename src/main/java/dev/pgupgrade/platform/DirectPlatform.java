@@ -32,12 +32,14 @@ public final class DirectPlatform implements UpgradePlatform {
                 case DUMPALL -> run(upgrade, phase, StepScripts.DUMP, true, source(spec), target(spec));
                 case PARALLEL -> run(upgrade, phase, StepScripts.DUMP_PARALLEL, true, source(spec), target(spec), transfer(spec));
                 case STREAM -> new PhaseWork.NothingToDo("strategy stream: the dump streams into the target during Restoring");
+                case PIPELINE -> new PhaseWork.NothingToDo("strategy pipeline: the tables are copied straight into the target during Restoring");
             };
             // A second restore over a half-finished one would fail on, or duplicate, what the first wrote.
             case Restoring -> switch (TransferSpec.strategy(spec.getTransfer())) {
                 case DUMPALL -> run(upgrade, phase, StepScripts.RESTORE, false, target(spec), transfer(spec));
                 case PARALLEL -> run(upgrade, phase, StepScripts.RESTORE_PARALLEL, false, target(spec), transfer(spec));
                 case STREAM -> run(upgrade, phase, StepScripts.STREAM, false, source(spec), target(spec), transfer(spec));
+                case PIPELINE -> run(upgrade, phase, StepScripts.PIPELINE, false, source(spec), target(spec), transfer(spec));
             };
             case Verifying -> run(upgrade, phase, StepScripts.VERIFY, true, source(spec), target(spec), verification(spec));
             case Analyzing -> run(upgrade, phase, StepScripts.ANALYZE, true, target(spec), transfer(spec));

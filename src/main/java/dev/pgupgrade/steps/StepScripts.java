@@ -19,10 +19,11 @@ public final class StepScripts {
     public static final String STREAM = "stream.sh";
     public static final String DUMP_PARALLEL = "dump-parallel.sh";
     public static final String RESTORE_PARALLEL = "restore-parallel.sh";
+    public static final String PIPELINE = "pipeline.sh";
     /** Sourced by every script. */
     public static final String LIB = "lib.sh";
 
-    public static final List<String> ALL = List.of(LIB, VALIDATE, SCHEMA_CHECK, DUMP, RESTORE, STREAM, DUMP_PARALLEL, RESTORE_PARALLEL, VERIFY, ANALYZE,
+    public static final List<String> ALL = List.of(LIB, VALIDATE, SCHEMA_CHECK, DUMP, RESTORE, STREAM, DUMP_PARALLEL, RESTORE_PARALLEL, PIPELINE, VERIFY, ANALYZE,
             "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql");
 
     private StepScripts() {

@@ -33,7 +33,7 @@ class DirectUpgradeTest {
      * and for parallel also CREATE DATABASE postgres and template1 (pg_restore --create).
      */
     @ParameterizedTest(name = "PostgreSQL {0} -> {1}, strategy {2}")
-    @CsvSource({"12, 17, default, 3", "13, 15, dumpall, 1", "15, 15, stream, 1", "15, 18, default, 3", "13, 17, parallel, 3"})
+    @CsvSource({"12, 17, default, 3", "13, 15, dumpall, 1", "15, 15, stream, 1", "15, 18, default, 3", "13, 17, parallel, 3", "12, 17, pipeline, 3"})
     void upgradeCarriesEverythingOver(String sourceMajor, String targetMajor, String strategy, int expectedErrors) throws Exception {
         try (PostgresServer source = PostgresServer.start(sourceMajor); PostgresServer target = PostgresServer.start(targetMajor)) {
             source.psqlFile(Project.richDataset());

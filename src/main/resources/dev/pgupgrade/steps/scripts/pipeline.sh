@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Restoring, strategy "pipeline": no dump of the tables on disk. Per database, one small archive holds
+# everything but the tables' rows (pg_dump -Fc --create with every table's data excluded): its
+# pre-data (tables, types, functions...) is restored first; then every table's rows are streamed with
+# COPY straight from the source into the target, TRANSFER_JOBS tables at a time, largest first; then
+# the archive's data section (sequence values, large objects, extension configuration rows) and its
+# post-data (indexes, constraints, triggers, materialized view contents) with pg_restore -j. Globals
+# and error classification as in the other strategies.
+# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${SOURCE_URL:?}" "${TARGET_URL:?}"
+
+target_user=$(connection_user "$TARGET_URL" "the target server")
+jobs=$(transfer_jobs)
+dir=$WORK_DIR/pipeline
+rm -rf "$dir"; mkdir -p "$dir"
+
+stage "reading what the target already holds"
+psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
+psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
+tuning=$(restore_tuning "$jobs")
+started=$(date +%s%N)
+
+# src DB / tgt DB: the environment of a session on the source (RLS off: every row is read, or an
+# error says why not) or a tuned restore session on the target, in database DB (empty: the URL's).
+src() { use_url "$SOURCE_URL" "the source server"; [[ -z ${1:-} ]] || export PGDATABASE=$1; export PGOPTIONS="-c row_security=off"; }
+tgt() { use_url "$TARGET_URL" "the target server"; [[ -z ${1:-} ]] || export PGDATABASE=$1; export PGOPTIONS=$tuning; }
+
+stage "roles and other globals"
+( src; pg_dumpall --globals-only -l "${PGDATABASE:-postgres}" ) 2> "$WORK_DIR/dump.err" \
+  | target_role_filter "$target_user" 2> "$WORK_DIR/filter.err" \
+  | ( tgt; psql -X -q -f - ) >/dev/null 2> "$dir/globals.err" \
+  || die "the globals could not be copied: $(grep -m1 -E 'error|ERROR|FATAL' "$WORK_DIR/dump.err" "$dir/globals.err" | cut -d: -f2-)"
+psql_at "$SOURCE_URL" "the source server" \
+  "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" \
+  > "$dir/databases.txt"
+
+tables_sql="select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where c.relkind = 'r' and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+    and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+  order by pg_table_size(c.oid) desc"
+
+# copy_worker DB LIST: COPY each table of LIST from the source into the target, one after the other
+copy_worker() {
+  local db=$1 list=$2 table
+  while IFS= read -r table; do
+    ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table TO STDOUT" ) 2>> "$list.err" \
+      | dd bs=1M 2>> "$list.dd" \
+      | ( tgt "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table FROM STDIN" ) 2>> "$list.err" \
+      || echo "ERROR:  table $table could not be copied" >> "$list.err"
+    echo "$table" >> "$dir/copied.txt"
+  done < "$list"
+}
+
+i=0
+while IFS= read -r db; do
+  i=$((i + 1)); d=$dir/db$i
+  ( src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.tables" 2> "$d.tables.err" \
+    || die "cannot list the tables of database $db on the source: $(head -n 1 "$d.tables.err")"
+  total=$(wc -l < "$d.tables")
+  stage "database $db: everything but the tables' rows"
+  # the tables' names as pg_dump patterns (quoted by format %I, so they match exactly)
+  mapfile -t excluded < <(sed 's/^/--exclude-table-data=/' "$d.tables")
+  ( src "$db"; pg_dump -Fc --create "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
+    || die "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")"
+  ( tgt; pg_restore --create --section=pre-data -d "${PGDATABASE:-postgres}" "$d.archive" ) 2> "$d.pre.err" || true
+
+  stage "database $db: copying $total tables, $jobs at a time"
+  : > "$dir/copied.txt"
+  pids=()
+  for ((w = 0; w < jobs; w++)); do
+    awk -v n="$jobs" -v w="$w" 'NF && (NR - 1) % n == w' "$d.tables" > "$d.worker$w"
+    : > "$d.worker$w.err"
+    copy_worker "$db" "$d.worker$w" &
+    pids+=($!)
+  done
+  ( while sleep 2; do progress items "$(wc -l < "$dir/copied.txt")" "$total"; done ) &
+  reporter=$!
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  kill "$reporter" 2>/dev/null || true
+  progress items "$total" "$total"
+
+  stage "database $db: sequences, large objects and extension configuration rows"
+  ( tgt "$db"; pg_restore --section=data -d "$db" "$d.archive" ) 2> "$d.rest.err" || true
+
+  stage "database $db: indexes, constraints, triggers and materialized views, $jobs at a time"
+  ( tgt; pg_restore --section=post-data -j "$jobs" -d "$db" "$d.archive" ) 2> "$d.post.err" || true
+done < "$dir/databases.txt"
+finished=$(date +%s%N)
+
+cat "$dir/globals.err" "$dir"/db*.pre.err "$dir"/db*.worker*.err "$dir"/db*.rest.err "$dir"/db*.post.err > "$WORK_DIR/restore.err" 2>/dev/null || true
+grep -qE 'pg_restore: error: (connection to server|could not connect)' "$WORK_DIR/restore.err" \
+  && die "lost the target during the restore: $(grep -m1 -E 'connection to server|could not connect' "$WORK_DIR/restore.err" | sed -E 's/^pg_restore: error: //')"
+error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
+existing_names_in_errors role "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-roles-before.txt" > "$WORK_DIR/roles-in-errors.txt"
+existing_names_in_errors database "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-databases-before.txt" > "$WORK_DIR/databases-in-errors.txt"
+result_num errorCount "$(wc -l < "$WORK_DIR/restore-errors.txt")"
+result_lines errorLines "$WORK_DIR/restore-errors.txt" 50
+result_lines preexistingRoles "$WORK_DIR/roles-in-errors.txt" 200
+result_lines preexistingDatabases "$WORK_DIR/databases-in-errors.txt" 200
+result_num durationMillis "$(( (finished - started) / 1000000 ))"
+result_num bytes "$(cat "$dir"/db*.worker*.dd 2>/dev/null | awk '$2 == "bytes" { n += $1 } END { print n + 0 }')"
+result_num databases "$i"
+result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
+succeed
