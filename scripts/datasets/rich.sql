@@ -72,6 +72,11 @@ create table store.events_2025 partition of store.events for values from ('2025-
 
 create sequence store.invoice_no start 1000 increment 7;
 
+-- classic inheritance: rows live in the parent and in the child
+create table store.audit (id int not null, at timestamptz not null, what text);
+create table store.audit_archive (archived boolean not null default true) inherits (store.audit);
+create index audit_at_idx on store.audit (at);
+
 insert into store.customers (email, name, attributes, secret_hash)
   select 'User' || g || '@Example.com', 'Customer ' || g, hstore('tier', (g % 3)::text),
          encode(digest('salt' || g, 'sha256'), 'hex')
@@ -84,6 +89,8 @@ insert into store.orders (customer_id, status, amount, placed_at, note)
 insert into store.events select g, date '2024-01-01' + (g % 700), jsonb_build_object('n', g, 'tags', jsonb_build_array('a', g % 10))
   from generate_series(1, 2000) g;
 select count(nextval('store.invoice_no')) as invoices_issued from generate_series(1, 5);
+insert into store.audit select g, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 day', 'event ' || g from generate_series(1, 40) g;
+insert into store.audit_archive (id, at, what) select g, '2023-01-01 00:00:00+00'::timestamptz + g * interval '1 day', 'old ' || g from generate_series(1, 60) g;
 
 create view store.customer_totals as
   select c.id, c.email, sum(o.amount) as total from store.customers c join store.orders o on o.customer_id = c.id group by c.id, c.email;

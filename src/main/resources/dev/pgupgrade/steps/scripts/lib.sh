@@ -86,7 +86,9 @@ _EXIT_HOOKS=()
 on_exit() { _EXIT_HOOKS+=("$1"); }  # cleanup functions run before the result check
 trap _on_exit EXIT
 
-stage() { _STEP_STAGE=$1; echo "pgupgrade: $1" >&2; }
+_STEP_T0=$(date +%s%N)
+# stage TEXT: what the step does now, in its log with the seconds since it started
+stage() { _STEP_STAGE=$1; printf 'pgupgrade: %6.1f s  %s\n' "$(( ($(date +%s%N) - _STEP_T0) / 1000000 ))e-3" "$1" >&2; }
 
 # --- connection URLs -----------------------------------------------------------------------------
 
@@ -226,12 +228,13 @@ estimated_dump_bytes() {
 # restore_tuning URL WHAT: PGOPTIONS for the restore's sessions on the target. Session settings only,
 # so they work on managed servers whose configuration cannot be changed: more memory for index
 # builds, no waiting for WAL flushes (a crash mid-restore means restoring again anyway), and
-# parallel index builds where the server has them (11+), sharing the CPUs with the restore jobs.
+# parallel index builds where the server has them (11+): the CPUs the restore's own jobs leave over
+# (measured here: on 2 cores, two jobs each adding a parallel worker were slower than none).
 restore_tuning() {
   local num jobs=${1:-1} cores workers opts
   num=$(psql_at "$TARGET_URL" "the target server" "show server_version_num")
   cores=$(nproc 2>/dev/null || echo 1)
-  workers=$(( cores / jobs )); ((workers > 4)) && workers=4
+  workers=$(( cores / jobs - 1 )); ((workers < 0)) && workers=0; ((workers > 4)) && workers=4
   opts="-c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB} -c synchronous_commit=off"
   ((num >= 110000)) && opts+=" -c max_parallel_maintenance_workers=$workers"
   echo "$opts"
