@@ -23,11 +23,9 @@ psql_at "$SOURCE_URL" "the source server" \
   "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" \
   > "$dir/databases.txt"
 
-# progress: the directory's size against the tables' size, every two seconds
-( while sleep 2; do progress bytes "$(du -sb "$dir" | cut -f1)" "$estimate" true; done ) &
-reporter=$!
-stop_reporter() { kill "$reporter" 2>/dev/null || true; }
-on_exit stop_reporter
+# progress: the directory's size against the tables' size
+dir_bytes() { du -sb "$dir" | cut -f1; }
+report_every_2s bytes "$estimate" true dir_bytes
 
 i=0
 while IFS= read -r db; do
@@ -37,7 +35,7 @@ while IFS= read -r db; do
   ( use_url "$SOURCE_URL" "the source server"; PGDATABASE=$db pg_dump -Fd -j "$jobs" -Z 0 --create -f "$dir/db$i" ) 2> "$dir/db$i.dump.err" \
     || die "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$dir/db$i.dump.err" || tail -n 1 "$dir/db$i.dump.err")"
 done < "$dir/databases.txt"
-stop_reporter
+stop_reports
 finished=$(date +%s%N)
 bytes=$(du -sb "$dir" | cut -f1)
 progress bytes "$bytes" "$bytes"

@@ -243,6 +243,40 @@ restore_tuning() {
 # transfer_jobs: TRANSFER_JOBS, or the CPUs this step has
 transfer_jobs() { echo "${TRANSFER_JOBS:-$(nproc 2>/dev/null || echo 2)}"; }
 
+# report_every_2s UNIT TOTAL ESTIMATED COMMAND...: a background progress line every two seconds, the
+# amount done printed by COMMAND; stopped by stop_reports (and when the step ends).
+_REPORTERS=()
+report_every_2s() {
+  local unit=$1 total=$2 estimated=$3; shift 3
+  ( while sleep 2; do progress "$unit" "$("$@")" "$total" "$estimated"; done ) &
+  _REPORTERS+=($!)
+}
+stop_reports() { local pid; for pid in "${_REPORTERS[@]}"; do kill "$pid" 2>/dev/null || true; done; _REPORTERS=(); }
+on_exit stop_reports
+
+# --- restores ------------------------------------------------------------------------------------
+
+# target_inventory_before: the target's roles and databases before a restore writes to it; "already
+# exists" errors about these are the expected ones.
+target_inventory_before() {
+  stage "reading what the target already holds"
+  psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
+  psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
+}
+
+# report_restore_errors STDERR ROLES_BEFORE DATABASES_BEFORE: the restore's error lines, and the names
+# they mention that already existed, as result fields for the engine's classifier.
+report_restore_errors() {
+  local stderr=$1 lines=${1%.err}-errors.txt
+  error_lines "$stderr" "$lines"
+  existing_names_in_errors role "$lines" "$2" > "$lines.roles"
+  existing_names_in_errors database "$lines" "$3" > "$lines.databases"
+  result_num errorCount "$(wc -l < "$lines")"
+  result_lines errorLines "$lines" 50
+  result_lines preexistingRoles "$lines.roles" 200
+  result_lines preexistingDatabases "$lines.databases" 200
+}
+
 # connection_user URL WHAT: the role name a URL connects as (what the server reports).
 connection_user() { psql_at "$1" "$2" "select current_user"; }
 

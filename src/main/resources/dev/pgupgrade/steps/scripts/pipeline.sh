@@ -15,9 +15,7 @@ jobs=$(transfer_jobs)
 dir=$WORK_DIR/pipeline
 rm -rf "$dir"; mkdir -p "$dir"
 
-stage "reading what the target already holds"
-psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
-psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
+target_inventory_before
 tuning=$(restore_tuning "$jobs")
 started=$(date +%s%N)
 
@@ -111,10 +109,10 @@ while IFS= read -r db; do
     copy_worker "$db" "$d.worker$w" "$d.archive" &
     pids+=($!)
   done
-  ( while sleep 2; do progress items "$(wc -l < "$dir/copied.txt")" "$total"; done ) &
-  reporter=$!
+  copied() { wc -l < "$dir/copied.txt"; }
+  report_every_2s items "$total" false copied
   for pid in "${pids[@]}"; do wait "$pid" || true; done
-  kill "$reporter" 2>/dev/null || true
+  stop_reports
   progress items "$total" "$total"
 
   stage "database $db: sequences, large objects and extension configuration rows"
@@ -132,13 +130,7 @@ cat "$dir/globals.err" "$dir"/db*.pre.err "$dir"/db*.copy.log "$dir"/db*.early.l
   > "$WORK_DIR/restore.err" 2>/dev/null || true
 grep -qE 'pg_restore: error: (connection to server|could not connect)' "$WORK_DIR/restore.err" \
   && die "lost the target during the restore: $(grep -m1 -E 'connection to server|could not connect' "$WORK_DIR/restore.err" | sed -E 's/^pg_restore: error: //')"
-error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
-existing_names_in_errors role "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-roles-before.txt" > "$WORK_DIR/roles-in-errors.txt"
-existing_names_in_errors database "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-databases-before.txt" > "$WORK_DIR/databases-in-errors.txt"
-result_num errorCount "$(wc -l < "$WORK_DIR/restore-errors.txt")"
-result_lines errorLines "$WORK_DIR/restore-errors.txt" 50
-result_lines preexistingRoles "$WORK_DIR/roles-in-errors.txt" 200
-result_lines preexistingDatabases "$WORK_DIR/databases-in-errors.txt" 200
+report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 # the copied tables' size on the source (a byte counter in the stream would cost a copy of every byte)
 result_num bytes "$(estimated_dump_bytes "$SOURCE_URL" "the source server")"

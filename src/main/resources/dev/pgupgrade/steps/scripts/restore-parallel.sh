@@ -11,9 +11,7 @@ dir=$WORK_DIR/parallel
 [[ -s $dir/globals.sql && -s $dir/databases.txt ]] || die "there is no parallel dump to restore in $dir"
 jobs=$(transfer_jobs)
 
-stage "reading what the target already holds"
-psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
-psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
+target_inventory_before
 tuning=$(restore_tuning "$jobs")
 started=$(date +%s%N)
 
@@ -26,10 +24,8 @@ total=0
 for archive in "$dir"/db*/; do
   total=$(( total + $(pg_restore -l "$archive" | grep -c '^[0-9]' || true) ))
 done
-( while sleep 2; do progress items "$(cat "$dir"/db*.restore.err 2>/dev/null | grep -c 'finished item' || true)" "$total"; done ) &
-reporter=$!
-stop_reporter() { kill "$reporter" 2>/dev/null || true; }
-on_exit stop_reporter
+finished_items() { cat "$dir"/db*.restore.err 2>/dev/null | grep -c 'finished item' || true; }
+report_every_2s items "$total" false finished_items
 
 i=0
 while IFS= read -r db; do
@@ -45,18 +41,12 @@ while IFS= read -r db; do
     die "pg_restore could not reach the target while restoring database $db: $(grep -m1 -E 'connection to server|could not connect' "$dir/db$i.restore.err" | sed -E 's/^pg_restore: error: //')"
   fi
 done < "$dir/databases.txt"
-stop_reporter
+stop_reports
 finished=$(date +%s%N)
 progress items "$total" "$total"
 
 cat "$dir/globals.restore.err" "$dir"/db*.restore.err > "$WORK_DIR/restore.err"
-error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
-existing_names_in_errors role "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-roles-before.txt" > "$WORK_DIR/roles-in-errors.txt"
-existing_names_in_errors database "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-databases-before.txt" > "$WORK_DIR/databases-in-errors.txt"
-result_num errorCount "$(wc -l < "$WORK_DIR/restore-errors.txt")"
-result_lines errorLines "$WORK_DIR/restore-errors.txt" 50
-result_lines preexistingRoles "$WORK_DIR/roles-in-errors.txt" 200
-result_lines preexistingDatabases "$WORK_DIR/databases-in-errors.txt" 200
+report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
 result_num bytes "$(du -sb "$dir" | cut -f1)"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 result_num databases "$i"

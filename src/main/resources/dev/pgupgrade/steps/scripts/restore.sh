@@ -9,9 +9,7 @@
 dump=$WORK_DIR/dump.sql
 [[ -s $dump ]] || die "there is no dump to restore ($dump is missing or empty)"
 
-stage "reading what the target already holds"
-psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
-psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
+target_inventory_before
 
 tuning=$(restore_tuning 1)
 stage "psql -f dump.sql into the target"
@@ -26,12 +24,7 @@ error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
 # psql exits 0 after SQL errors (they are classified below), 1 or 2 when it could not go on.
 [[ $rc == 0 ]] || die "psql could not finish the restore (exit code $rc): $(head -n 1 "$WORK_DIR/restore-errors.txt")"
 
-result_num errorCount "$(wc -l < "$WORK_DIR/restore-errors.txt")"
-result_lines errorLines "$WORK_DIR/restore-errors.txt" 50
-existing_names_in_errors role "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-roles-before.txt" > "$WORK_DIR/roles-in-errors.txt"
-existing_names_in_errors database "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-databases-before.txt" > "$WORK_DIR/databases-in-errors.txt"
-result_lines preexistingRoles "$WORK_DIR/roles-in-errors.txt" 200
-result_lines preexistingDatabases "$WORK_DIR/databases-in-errors.txt" 200
+report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
 result_num bytes "$(stat -c %s "$dump")"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 succeed

@@ -52,13 +52,7 @@ throwaway psql -X -q -A -t -c "select datname from pg_database order by 1" > "$s
 stage "restoring the schema into PostgreSQL $TARGET_MAJOR"
 throwaway psql -X -q -f "$scratch/schema.sql" >/dev/null 2> "$scratch/restore.err" \
   || die "psql stopped while restoring the schema: $(grep -m1 -E 'FATAL|error' "$scratch/restore.err" || echo 'see the step log')"
-error_lines "$scratch/restore.err" "$scratch/errors.txt"
 
-result_num errorCount "$(wc -l < "$scratch/errors.txt")"
-result_lines errorLines "$scratch/errors.txt" 50
-existing_names_in_errors role "$scratch/errors.txt" "$scratch/roles.txt" > "$scratch/roles-in-errors.txt"
-existing_names_in_errors database "$scratch/errors.txt" "$scratch/databases.txt" > "$scratch/databases-in-errors.txt"
-result_lines preexistingRoles "$scratch/roles-in-errors.txt" 200
-result_lines preexistingDatabases "$scratch/databases-in-errors.txt" 200
+report_restore_errors "$scratch/restore.err" "$scratch/roles.txt" "$scratch/databases.txt"
 result_num bytes "$(stat -c %s "$scratch/schema.sql")"
 succeed

@@ -8,9 +8,7 @@
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 
 target_user=$(connection_user "$TARGET_URL" "the target server")
-stage "reading what the target already holds"
-psql_at "$TARGET_URL" "the target server" "select rolname from pg_roles where rolname !~ '^pg_' order by 1" > "$WORK_DIR/target-roles-before.txt"
-psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
+target_inventory_before
 estimate=$(estimated_dump_bytes "$SOURCE_URL" "the source server")
 tuning=$(restore_tuning 1)
 
@@ -30,12 +28,7 @@ error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
 [[ ${codes[0]} == 0 ]] || die "pg_dumpall of the source failed mid-stream (the target holds a partial restore): $(grep -m1 -E 'error|ERROR' "$WORK_DIR/dump.err" || tail -n 1 "$WORK_DIR/dump.err")"
 [[ ${codes[3]} == 0 ]] || die "psql could not finish the restore (exit code ${codes[3]}): $(head -n 1 "$WORK_DIR/restore-errors.txt")"
 
-existing_names_in_errors role "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-roles-before.txt" > "$WORK_DIR/roles-in-errors.txt"
-existing_names_in_errors database "$WORK_DIR/restore-errors.txt" "$WORK_DIR/target-databases-before.txt" > "$WORK_DIR/databases-in-errors.txt"
-result_num errorCount "$(wc -l < "$WORK_DIR/restore-errors.txt")"
-result_lines errorLines "$WORK_DIR/restore-errors.txt" 50
-result_lines preexistingRoles "$WORK_DIR/roles-in-errors.txt" 200
-result_lines preexistingDatabases "$WORK_DIR/databases-in-errors.txt" 200
+report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
 result_num bytes "$(counted_bytes)"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
