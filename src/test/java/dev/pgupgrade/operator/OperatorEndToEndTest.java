@@ -60,7 +60,7 @@ class OperatorEndToEndTest {
             deployment(client, "shop-worker", 2);
             ClusterSnapshot sourceBefore = ClusterSnapshot.of(source);
 
-            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = OperatorFailureTest.startOperator(client);
             try {
                 PostgresUpgrade upgrade = Upgrades.direct("17", null);
                 upgrade.getMetadata().setName("shop-upgrade");
@@ -68,8 +68,7 @@ class OperatorEndToEndTest {
                 upgrade.getSpec().setServices(List.of(service("shop-api"), service("shop-worker")));
                 client.resource(upgrade).create();
 
-                PostgresUpgrade done = cluster.await(NS, "shop-upgrade", u -> u.getStatus() != null && u.getStatus().getPhase() != null
-                        && u.getStatus().getPhase().isTerminal(), 240);
+                PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, "shop-upgrade", 240);
 
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), () -> client.getKubernetesSerialization().asYaml(done.getStatus()));
                 assertEquals("13.23", done.getStatus().getSourceVersion());

@@ -49,6 +49,17 @@ class OperatorFailureTest {
         return upgrade;
     }
 
+    /** The real Operator for namespace NS, without server-side apply (the mock API server has none). */
+    static Operator startOperator(KubernetesClient client) {
+        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+    }
+
+    /** Waits until the upgrade reached Succeeded, Failed or RolledBack. */
+    static PostgresUpgrade awaitEnd(MockCluster cluster, String name, long seconds) throws InterruptedException {
+        return cluster.await(NS, name, u -> u.getStatus() != null && u.getStatus().getPhase() != null
+                && u.getStatus().getPhase().isTerminal(), seconds);
+    }
+
     private static void smallDataset(PostgresServer source) throws Exception {
         source.execute("postgres", "create table accounts (id int primary key, owner text)",
                 "insert into accounts select g, 'owner ' || g from generate_series(1, 500) g");
@@ -70,11 +81,10 @@ class OperatorFailureTest {
             target.execute("postgres", "create table accounts (id int)");  // the restore will collide with it
             KubernetesClient client = cluster.client();
             wire(client, source, target);
-            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = startOperator(client);
             try {
                 client.resource(upgrade("doomed", "17", true)).create();
-                PostgresUpgrade done = cluster.await(NS, "doomed", u -> u.getStatus() != null && u.getStatus().getPhase() != null
-                        && u.getStatus().getPhase().isTerminal(), 180);
+                PostgresUpgrade done = awaitEnd(cluster, "doomed", 180);
 
                 PostgresUpgradeStatus status = done.getStatus();
                 assertEquals(Phase.RolledBack, status.getPhase(), status::getMessage);
@@ -108,11 +118,10 @@ class OperatorFailureTest {
             });
             KubernetesClient client = cluster.client();
             wire(client, source, target);
-            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = startOperator(client);
             try {
                 client.resource(upgrade("lossy", "17", true)).create();
-                PostgresUpgrade done = cluster.await(NS, "lossy", u -> u.getStatus() != null && u.getStatus().getPhase() != null
-                        && u.getStatus().getPhase().isTerminal(), 180);
+                PostgresUpgrade done = awaitEnd(cluster, "lossy", 180);
 
                 assertEquals(Phase.RolledBack, done.getStatus().getPhase(), done.getStatus().getMessage());
                 assertEquals(Phase.Verifying, done.getStatus().getFailedPhase());
@@ -135,12 +144,12 @@ class OperatorFailureTest {
             smallDataset(source);
             KubernetesClient client = cluster.client();
             wire(client, source, target);
-            Operator first = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator first = startOperator(client);
             client.resource(upgrade("restarted", "17", true)).create();
             cluster.await(NS, "restarted", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.Dumping, 120);
             first.stop();  // the operator goes away mid-upgrade; the cluster (and the Dumping Job) go on
 
-            Operator second = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator second = startOperator(client);
             try {
                 PostgresUpgrade done = cluster.await(NS, "restarted", u -> u.getStatus().getPhase().isTerminal(), 180);
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
@@ -177,7 +186,7 @@ class OperatorFailureTest {
                 return d;
             });
 
-            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = startOperator(client);
             try {
                 PostgresUpgrade done = cluster.await(NS, "crashed", u -> u.getStatus().getPhase().isTerminal(), 180);
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
@@ -193,7 +202,7 @@ class OperatorFailureTest {
     void invalidSpecFailsBeforeAnythingIsTouchedAndACorrectionRetries() throws Exception {
         try (MockCluster cluster = new MockCluster().namespace(NS)) {
             KubernetesClient client = cluster.client();
-            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = startOperator(client);
             try {
                 // The mock API server does not enforce the CRD schema; the reconciler checks again.
                 client.resource(upgrade("bad-version", "16.2", false)).create();
@@ -227,7 +236,7 @@ class OperatorFailureTest {
             KubernetesClient client = cluster.client();
             secret(client, "source-db", "url", "mysql://root:hunter2@db:3306/app");
             secret(client, "target-db", "url", "postgresql://postgres:x@127.0.0.1:1/postgres");
-            Operator operator = OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = startOperator(client);
             try {
                 client.resource(upgrade("bad-url", "17", false)).create();
                 PostgresUpgrade failed = cluster.await(NS, "bad-url", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.Failed, 30);
@@ -245,7 +254,7 @@ class OperatorFailureTest {
     @Test
     void healthEndpointsAnswer() throws Exception {
         try (MockCluster cluster = new MockCluster().namespace(NS)) {
-            Operator operator = OperatorMain.start(cluster.client(), new OperatorMain.Options(Set.of(NS), false, null));
+            Operator operator = startOperator(cluster.client());
             try (HealthServer health = new HealthServer(0, operator).start()) {
                 HttpClient http = HttpClient.newHttpClient();
                 for (String path : List.of("/healthz", "/readyz")) {
