@@ -117,7 +117,7 @@ final class RunCommand implements Callable<Integer> {
             err.flush();
             ProgressPrinter printer = new ProgressPrinter(err);
             LocalUpgradeDriver driver = new LocalUpgradeDriver(new UpgradeEngine(new DirectPlatform()), runner, state::save,
-                    printer, Clock.systemUTC(), Duration.ofMillis(200));
+                    printer, Clock.systemUTC(), Duration.ofMillis(100));
             PostgresUpgrade done = driver.run(upgrade);
             return finish(done, err);
         } finally {

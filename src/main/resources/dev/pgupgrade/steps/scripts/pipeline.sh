@@ -33,7 +33,8 @@ psql_at "$SOURCE_URL" "the source server" \
   "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" \
   > "$dir/databases.txt"
 
-tables_sql="select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+# name TAB size, largest first
+tables_sql="select format('%I.%I', n.nspname, c.relname) || chr(9) || pg_table_size(c.oid) from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind = 'r' and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
   order by pg_table_size(c.oid) desc"
@@ -80,10 +81,13 @@ table_toc() {
 
 i=0
 small=()
+bytes=0
 while IFS= read -r db; do
   i=$((i + 1)); d=$dir/db$i
-  ( src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.tables" 2> "$d.tables.err" \
+  ( src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.sized" 2> "$d.tables.err" \
     || die "cannot list the tables of database $db on the source: $(head -n 1 "$d.tables.err")"
+  cut -f1 "$d.sized" > "$d.tables"
+  bytes=$(( bytes + $(awk -F '\t' '{ n += $2 } END { print n + 0 }' "$d.sized") ))
   total=$(wc -l < "$d.tables")
   stage "database $db: everything but the tables' rows"
   # the tables' names as pg_dump patterns (quoted by format %I, so they match exactly)
@@ -133,7 +137,7 @@ grep -qE 'pg_restore: error: (connection to server|could not connect)' "$WORK_DI
 report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 # the copied tables' size on the source (a byte counter in the stream would cost a copy of every byte)
-result_num bytes "$(estimated_dump_bytes "$SOURCE_URL" "the source server")"
+result_num bytes "$bytes"
 result_num databases "$i"
 result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
 succeed
