@@ -10,7 +10,7 @@ mkdir -p "$dest"
 command -v xz >/dev/null || { echo "pg-binaries.sh: xz is needed to unpack the bundles (apt-get install xz-utils)" >&2; exit 1; }
 pinned() {
   case $1 in
-    12) echo 12.22.0 ;; 13) echo 13.23.0 ;; 14) echo 14.20.0 ;; 15) echo 15.19.0 ;;
+    10) echo 10.23.0 ;; 11) echo 11.22.0 ;; 12) echo 12.22.0 ;; 13) echo 13.23.0 ;; 14) echo 14.20.0 ;; 15) echo 15.19.0 ;;
     16) echo 16.11.0 ;; 17) echo 17.6.0 ;; 18) echo 18.1.0 ;;
     *) echo "pg-binaries.sh: no pinned version for major $1" >&2; exit 2 ;;
   esac

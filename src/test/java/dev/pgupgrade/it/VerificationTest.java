@@ -78,6 +78,32 @@ class VerificationTest {
         }
     }
 
+    /**
+     * Before 12, floats printed 17 digits at extra_float_digits 3 and catalogs lacked columns the
+     * inventory reads (attgenerated, prokind): an 11 source must verify clean against 17.
+     */
+    @Test
+    void aSourceOlderThanTwelveVerifiesWithoutFalseAlarms() throws Exception {
+        try (PostgresServer source11 = PostgresServer.start("11"); PostgresServer target = PostgresServer.start("17")) {
+            source11.execute("postgres",
+                    "create table measurements (id int generated always as identity primary key, x float8, y float4, r real[], m money, note text)",
+                    "insert into measurements (x, y, r, m, note) select g / 3.0, g / 7.0, array[g / 11.0, g / 13.0], g * 1.01, 'n' || g from generate_series(1, 500) g",
+                    "create function twice(int) returns int language sql immutable as 'select $1 * 2'",
+                    "create aggregate total(int) (sfunc = int4pl, stype = int)",
+                    "alter table measurements enable row level security",
+                    "create policy everyone on measurements using (true)");
+            UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
+                    .secret("source-db", "url", source11.url("postgres"))
+                    .secret("target-db", "url", target.url("postgres"))
+                    .directManifest("from-eleven", "17", "");
+            UpgradeWorkspace.Result run = ws.run("17");
+
+            assertEquals(0, run.exitCode(), run::toString);
+            assertTrue(run.stderr().contains("Verifying    done"), run.stderr());
+            assertTrue(run.stderr().contains("target matches the source"), run.stderr());
+        }
+    }
+
     @Test
     void countsModeChecksRowCountsOnly() throws Exception {
         try (PostgresServer target = PostgresServer.start("17")) {

@@ -16,8 +16,10 @@ timeout_ms=$(( ${VERIFY_STATEMENT_TIMEOUT_SECONDS:-1800} * 1000 ))
 [[ $mode == counts || $mode == checksums ]] || die "VERIFY_MODE must be counts or checksums"
 
 # Text forms that do not depend on session defaults, so equal rows print equally on both sides.
+# extra_float_digits=0: 15 significant digits, printed the same way by every major (above 0, 12+
+# prints shortest-exact and older majors 17 digits, which would differ for equal values).
 export PGTZ=UTC PGDATESTYLE=ISO
-export PGOPTIONS="-c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres -c lc_monetary=C -c statement_timeout=$timeout_ms -c default_transaction_read_only=on -c row_security=off"
+export PGOPTIONS="-c extra_float_digits=0 -c bytea_output=hex -c IntervalStyle=postgres -c lc_monetary=C -c statement_timeout=$timeout_ms -c default_transaction_read_only=on -c row_security=off"
 
 dir=$WORK_DIR/verify
 rm -rf "$dir"; mkdir -p "$dir"
