@@ -64,13 +64,7 @@ public final class UpgradeEngine {
     /** The intent to run {@code step}, to be stored before the step is started. */
     public PostgresUpgradeStatus stepStarted(PostgresUpgrade upgrade, StepSpec step, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        StepStatus record = find(status, step.name());
-        if (record == null) {
-            record = new StepStatus();
-            record.setName(step.name());
-            status.getSteps().add(record);
-        }
-        record.setPhase(step.phase());
+        StepStatus record = stepRecord(status, step.name(), step.phase(), now);
         record.setAttempt(status.getAttempt());
         record.setState(StepState.Running);
         record.setStartedAt(timestamp(now));
@@ -131,14 +125,22 @@ public final class UpgradeEngine {
     private static void openStep(PostgresUpgradeStatus status, Instant now) {
         String name = DirectPlatform.stepName(status.getPhase(), status);
         if (find(status, name) == null) {
-            StepStatus record = new StepStatus();
+            stepRecord(status, name, status.getPhase(), now).setState(StepState.Running);
+        }
+    }
+
+    /** The step record named {@code name}, added (started now, in this attempt) if status has none yet. */
+    private static StepStatus stepRecord(PostgresUpgradeStatus status, String name, Phase phase, Instant now) {
+        StepStatus record = find(status, name);
+        if (record == null) {
+            record = new StepStatus();
             record.setName(name);
-            record.setPhase(status.getPhase());
             record.setAttempt(status.getAttempt());
-            record.setState(StepState.Running);
             record.setStartedAt(timestamp(now));
             status.getSteps().add(record);
         }
+        record.setPhase(phase);
+        return record;
     }
 
     /** A spec that fails validation ends the upgrade before anything is touched, listing every problem. */
@@ -198,16 +200,7 @@ public final class UpgradeEngine {
         Phase phase = status.getPhase();
         Verdict verdict = StepJudge.judge(phase, upgrade.getSpec(), outcome);
 
-        String name = DirectPlatform.stepName(phase, status);
-        StepStatus record = find(status, name);
-        if (record == null) {
-            record = new StepStatus();
-            record.setName(name);
-            record.setPhase(phase);
-            record.setAttempt(status.getAttempt());
-            record.setStartedAt(timestamp(now));
-            status.getSteps().add(record);
-        }
+        StepStatus record = stepRecord(status, DirectPlatform.stepName(phase, status), phase, now);
         record.setFinishedAt(timestamp(now));
         record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
         record.setState(outcome instanceof PhaseOutcome.Skipped ? StepState.Skipped

@@ -43,5 +43,5 @@ progress bytes "$bytes" "$bytes"
 result_num bytes "$bytes"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 result_num databases "$i"
-result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
+result_passwords_dropped
 succeed

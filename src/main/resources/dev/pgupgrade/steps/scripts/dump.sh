@@ -24,5 +24,5 @@ cat "$WORK_DIR/dump.err" "$WORK_DIR/filter.err" >&2
 result_num bytes "$(stat -c %s "$dump")"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 result_num databases "$(grep -c '^\\connect ' "$dump" || true)"
-result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
+result_passwords_dropped
 succeed

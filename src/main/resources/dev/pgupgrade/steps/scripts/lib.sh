@@ -277,6 +277,12 @@ report_restore_errors() {
   result_lines preexistingDatabases "$lines.databases" 200
 }
 
+# result_passwords_dropped: how many password statements target_role_filter dropped (it says so on
+# its stderr, which the strategies keep in WORK_DIR/filter.err), as a result field.
+result_passwords_dropped() {
+  result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" 2>/dev/null | grep . || echo 0)"
+}
+
 # connection_user URL WHAT: the role name a URL connects as (what the server reports).
 connection_user() { psql_at "$1" "$2" "select current_user"; }
 

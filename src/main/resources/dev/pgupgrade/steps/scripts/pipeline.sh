@@ -139,5 +139,5 @@ result_num durationMillis "$(( (finished - started) / 1000000 ))"
 # the copied tables' size on the source (a byte counter in the stream would cost a copy of every byte)
 result_num bytes "$bytes"
 result_num databases "$i"
-result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
+result_passwords_dropped
 succeed

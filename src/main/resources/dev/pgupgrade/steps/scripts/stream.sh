@@ -31,5 +31,5 @@ error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
 report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
 result_num bytes "$(counted_bytes)"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
-result_num passwordStatementsDropped "$(sed -nE 's/^pgupgrade: dropped ([0-9]+) .*/\1/p' "$WORK_DIR/filter.err" | grep . || echo 0)"
+result_passwords_dropped
 succeed
