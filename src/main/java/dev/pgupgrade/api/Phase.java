@@ -5,18 +5,26 @@ package dev.pgupgrade.api;
  * {@link dev.pgupgrade.engine.PhaseMachine}; in short:
  *
  * <pre>
- * Validating -> SchemaCheck -> ScalingDown -> Dumping -> Restoring -> Verifying -> Repointing -> ScalingUp -> Analyzing -> Succeeded
- * (SchemaCheck, Verifying and Analyzing can be turned off in the spec)
- * Validating, SchemaCheck                                   -fail-> Failed      (nothing was touched)
+ * Validating -> SchemaCheck -> Rehearsal -> ProvisioningTarget -> AwaitingApproval -> ScalingDown -> Dumping -> Restoring
+ *            -> Verifying -> Repointing -> ScalingUp -> Analyzing -> DeprovisioningSource -> Succeeded
+ * (SchemaCheck, Verifying and Analyzing can be turned off; Rehearsal, AwaitingApproval and
+ *  DeprovisioningSource must be turned on; ProvisioningTarget is Aptible's)
+ * Validating .. AwaitingApproval                            -fail-> Failed      (nothing was touched)
  * ScalingDown, Dumping, Restoring, Verifying, Repointing    -fail-> RollingBack (services were scaled down)
  *                                                           -fail-> Failed      (no service was touched)
  * RollingBack                                               -ok->   RolledBack  -fail-> Failed
- * ScalingUp, Analyzing                                      -fail-> Failed      (apps already use the target)
+ * ScalingUp, Analyzing, DeprovisioningSource              -fail-> Failed      (apps already use the target)
  * </pre>
  */
 public enum Phase {
     Validating,
     SchemaCheck,
+    /** The runbook's "Test the upgrade" on temporary databases, to estimate the downtime (opt-in). */
+    Rehearsal,
+    /** The target database is created (Aptible) or an existing empty one adopted. */
+    ProvisioningTarget,
+    /** A human approves before the downtime starts (opt-in). */
+    AwaitingApproval,
     ScalingDown,
     Dumping,
     Restoring,
@@ -25,6 +33,8 @@ public enum Phase {
     Repointing,
     ScalingUp,
     Analyzing,
+    /** The source database is deprovisioned (Aptible, opt-in, explicit). */
+    DeprovisioningSource,
     RollingBack,
     Succeeded,
     Failed,

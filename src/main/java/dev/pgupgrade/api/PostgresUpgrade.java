@@ -36,6 +36,6 @@ public class PostgresUpgrade extends CustomResource<PostgresUpgradeSpec, Postgre
     public static final String API_VERSION = GROUP + "/" + VERSION;
     /** Phases in which the spec may still change (nothing was scaled, repointed or restored, or it ended in failure). */
     public static final String SPEC_IMMUTABLE_RULE = "!has(oldSelf.status) || !has(oldSelf.status.phase)"
-            + " || oldSelf.status.phase in ['Validating', 'SchemaCheck', 'Failed', 'RolledBack']"
+            + " || oldSelf.status.phase in ['Validating', 'SchemaCheck', 'Rehearsal', 'ProvisioningTarget', 'AwaitingApproval', 'Failed', 'RolledBack']"
             + " || self.spec == oldSelf.spec";
 }

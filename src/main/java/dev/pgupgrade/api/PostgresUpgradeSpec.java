@@ -8,6 +8,15 @@ import java.util.List;
 
 /** What to upgrade, to what, and which apps go down for it. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@io.fabric8.generator.annotation.ValidationRule(value = "self.platform != 'direct' || (has(self.source.urlSecretRef) && has(self.target.urlSecretRef))",
+        message = "platform direct needs source.urlSecretRef and target.urlSecretRef")
+@io.fabric8.generator.annotation.ValidationRule(value = "self.platform != 'aptible' || (has(self.aptible) && has(self.source.handle) && has(self.source.environment)"
+        + " && has(self.target.handle) && has(self.target.diskSizeGB))",
+        message = "platform aptible needs aptible.tokenSecretRef, source.handle, source.environment, target.handle and target.diskSizeGB")
+@io.fabric8.generator.annotation.ValidationRule(value = "self.platform == 'direct' || !has(self.services) || self.services.size() == 0",
+        message = "services are Kubernetes workloads (platform direct); on aptible list aptible.apps")
+@io.fabric8.generator.annotation.ValidationRule(value = "self.platform == 'aptible' || (!has(self.aptible) && (!has(self.rehearsal) || !has(self.rehearsal.enabled) || !self.rehearsal.enabled))",
+        message = "aptible and rehearsal are for platform aptible")
 public class PostgresUpgradeSpec {
     @JsonPropertyDescription("direct: any PostgreSQL reachable by URL, apps are Deployments/StatefulSets. aptible: Aptible databases and apps through the aptible CLI.")
     @Required
@@ -28,6 +37,15 @@ public class PostgresUpgradeSpec {
     @JsonPropertyDescription("Apps to scale down, repoint and scale back up: Deployments or StatefulSets in this namespace. None: nothing is scaled or repointed (stop writes yourself).")
     private List<ServiceSpec> services = new ArrayList<>();
 
+    @JsonPropertyDescription("Platform aptible: the access token, the apps using the source, and what may be deprovisioned.")
+    private AptibleSpec aptible;
+
+    @JsonPropertyDescription("Rehearsal (platform aptible): restore a backup into temporary databases before any downtime and record the expected downtime in status.estimate.")
+    private RehearsalSpec rehearsal;
+
+    @JsonPropertyDescription("AwaitingApproval: wait for a human before the downtime starts.")
+    private ApprovalSpec approval;
+
     /** Restore a schema-only dump into a throwaway server of the target major before any downtime (default on). */
     @JsonPropertyDescription("SchemaCheck: restore a schema-only dump into a throwaway server of the target major before any downtime (default on).")
     private PhaseToggle schemaCheck;
@@ -45,7 +63,7 @@ public class PostgresUpgradeSpec {
     /** Container image for the step Jobs (operator only). Default: the official postgres image of the target major. */
     @io.fabric8.generator.annotation.Size(max = 512)
     @io.fabric8.generator.annotation.Pattern("^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$")
-    @JsonPropertyDescription("Container image of the step Jobs (operator). Default: postgres:<target.version>.")
+    @JsonPropertyDescription("Container image of the step Jobs (operator). Default: postgres:<target.version> (direct), the pgupgrade toolbox for the target major (aptible).")
     private String image;
 
     /** The volume the dump is written to and restored from (operator only). */
@@ -66,6 +84,12 @@ public class PostgresUpgradeSpec {
     public void setTarget(TargetSpec target) { this.target = target; }
     public List<ServiceSpec> getServices() { return services; }
     public void setServices(List<ServiceSpec> services) { this.services = services == null ? new ArrayList<>() : services; }
+    public AptibleSpec getAptible() { return aptible; }
+    public void setAptible(AptibleSpec aptible) { this.aptible = aptible; }
+    public RehearsalSpec getRehearsal() { return rehearsal; }
+    public void setRehearsal(RehearsalSpec rehearsal) { this.rehearsal = rehearsal; }
+    public ApprovalSpec getApproval() { return approval; }
+    public void setApproval(ApprovalSpec approval) { this.approval = approval; }
     public PhaseToggle getSchemaCheck() { return schemaCheck; }
     public void setSchemaCheck(PhaseToggle schemaCheck) { this.schemaCheck = schemaCheck; }
     public TransferSpec getTransfer() { return transfer; }

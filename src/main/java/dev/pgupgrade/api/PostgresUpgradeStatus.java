@@ -21,6 +21,10 @@ public class PostgresUpgradeStatus {
     private String completedAt;
     /** Progress of the running Dumping or Restoring step; cleared when the phase ends. */
     private ProgressStatus progress;
+    /** The target an Aptible upgrade provisions: whether this upgrade created it (so may deprovision it). */
+    private TargetStatus target;
+    /** What the rehearsal measured. */
+    private EstimateStatus estimate;
     /** The phase the upgrade failed in, when it failed. */
     private Phase failedPhase;
     private List<Condition> conditions = new ArrayList<>();
@@ -46,6 +50,10 @@ public class PostgresUpgradeStatus {
     public void setCompletedAt(String completedAt) { this.completedAt = completedAt; }
     public ProgressStatus getProgress() { return progress; }
     public void setProgress(ProgressStatus progress) { this.progress = progress; }
+    public TargetStatus getTarget() { return target; }
+    public void setTarget(TargetStatus target) { this.target = target; }
+    public EstimateStatus getEstimate() { return estimate; }
+    public void setEstimate(EstimateStatus estimate) { this.estimate = estimate; }
     public Phase getFailedPhase() { return failedPhase; }
     public void setFailedPhase(Phase failedPhase) { this.failedPhase = failedPhase; }
     public List<Condition> getConditions() { return conditions; }

@@ -9,8 +9,12 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ServiceStatus {
+    /** Deployment, StatefulSet, or AptibleService (one service of an Aptible app). */
     private String kind;
+    /** The workload's name, or the Aptible service's name (its process type). */
     private String name;
+    /** The Aptible app the service belongs to. */
+    private String app;
     /** Replicas before ScalingDown: what ScalingUp and a rollback restore. */
     private Integer replicas;
     /** The Secret holding the app's previous URL value, for a rollback after Repointing (never the value itself). */
@@ -25,6 +29,10 @@ public class ServiceStatus {
         this.replicas = replicas;
     }
 
+    public static final String APTIBLE_SERVICE = "AptibleService";
+
+    public String getApp() { return app; }
+    public void setApp(String app) { this.app = app; }
     public String getKind() { return kind; }
     public void setKind(String kind) { this.kind = kind; }
     public String getName() { return name; }

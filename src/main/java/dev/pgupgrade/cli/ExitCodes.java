@@ -15,6 +15,8 @@ public final class ExitCodes {
     public static final int ROLLED_BACK = 4;
     /** Something unforeseen in pgupgrade itself; the state file allows a resume. */
     public static final int INTERNAL_ERROR = 5;
+    /** Waiting at AwaitingApproval: nothing is down; run again with --approve to go on. */
+    public static final int AWAITING_APPROVAL = 6;
     /** Interrupted (Ctrl-C); run the same command again to resume. */
     public static final int INTERRUPTED = 130;
 
@@ -25,6 +27,7 @@ public final class ExitCodes {
         return switch (phase) {
             case Succeeded -> SUCCEEDED;
             case RolledBack -> ROLLED_BACK;
+            case AwaitingApproval -> AWAITING_APPROVAL;
             default -> FAILED;
         };
     }

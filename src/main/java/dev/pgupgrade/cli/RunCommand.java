@@ -7,7 +7,7 @@ import dev.pgupgrade.local.LocalUpgradeDriver;
 import dev.pgupgrade.local.ManifestLoader;
 import dev.pgupgrade.local.Preflight;
 import dev.pgupgrade.local.StateFile;
-import dev.pgupgrade.platform.DirectPlatform;
+import dev.pgupgrade.platform.Platforms;
 import dev.pgupgrade.runner.FileSecretResolver;
 import dev.pgupgrade.runner.ProcessStepRunner;
 import dev.pgupgrade.steps.StepScripts;
@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
         exitCodeListHeading = "Exit codes:%n",
         exitCodeList = {"0:Succeeded", "1:Failed (status says where and why)", "2:bad command-line usage",
                 "3:invalid manifest, Secret or machine setup; nothing was touched", "4:RolledBack",
-                "5:internal error", "130:interrupted; run again to resume"})
+                "5:internal error", "6:waiting for approval (spec.approval.required); run again with --approve",
+                "130:interrupted; run again to resume"})
 final class RunCommand implements Callable<Integer> {
     enum Output { json, yaml }
 
@@ -58,6 +59,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pg-bin", paramLabel = "MAJOR=DIR",
             description = "Server binaries (initdb, pg_ctl, postgres) of a major, for SchemaCheck's throwaway server. Repeatable.")
     Map<String, Path> pgBins = new HashMap<>();
+
+    @Option(names = "--approve", description = "Approve the downtime (spec.approval.required): go past AwaitingApproval.")
+    boolean approve;
 
     @Option(names = "--reset", description = "Forget the saved state and work files of this manifest and start from the beginning.")
     boolean reset;
@@ -116,8 +120,8 @@ final class RunCommand implements Callable<Integer> {
                     + (resumed ? " at " + upgrade.getStatus().getPhase() : "") + " (state: " + state.path() + ")");
             err.flush();
             ProgressPrinter printer = new ProgressPrinter(err);
-            LocalUpgradeDriver driver = new LocalUpgradeDriver(new UpgradeEngine(new DirectPlatform()), runner, state::save,
-                    printer, Clock.systemUTC(), Duration.ofMillis(100));
+            LocalUpgradeDriver driver = new LocalUpgradeDriver(new UpgradeEngine(new Platforms()), runner, state::save,
+                    printer, Clock.systemUTC(), Duration.ofMillis(100), approve);
             PostgresUpgrade done = driver.run(upgrade);
             return finish(done, err);
         } finally {

@@ -1,6 +1,10 @@
 package dev.pgupgrade.engine;
 
+import dev.pgupgrade.api.ApprovalSpec;
+import dev.pgupgrade.api.AptibleSpec;
 import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.Platform;
+import dev.pgupgrade.api.RehearsalSpec;
 import dev.pgupgrade.api.PhaseToggle;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
@@ -19,15 +23,19 @@ public final class PhaseMachine {
     /** The phase after {@code phase} ended well. */
     public static Phase next(Phase phase, PostgresUpgradeSpec spec) {
         return switch (phase) {
-            case Validating -> PhaseToggle.isEnabled(spec.getSchemaCheck()) ? Phase.SchemaCheck : Phase.ScalingDown;
-            case SchemaCheck -> Phase.ScalingDown;
+            case Validating -> PhaseToggle.isEnabled(spec.getSchemaCheck()) ? Phase.SchemaCheck : next(Phase.SchemaCheck, spec);
+            case SchemaCheck -> RehearsalSpec.isEnabled(spec.getRehearsal()) ? Phase.Rehearsal : next(Phase.Rehearsal, spec);
+            case Rehearsal -> spec.getPlatform() == Platform.APTIBLE ? Phase.ProvisioningTarget : next(Phase.ProvisioningTarget, spec);
+            case ProvisioningTarget -> ApprovalSpec.isRequired(spec.getApproval()) ? Phase.AwaitingApproval : Phase.ScalingDown;
+            case AwaitingApproval -> Phase.ScalingDown;
             case ScalingDown -> Phase.Dumping;
             case Dumping -> Phase.Restoring;
             case Restoring -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.Repointing : Phase.Verifying;
             case Verifying -> Phase.Repointing;
             case Repointing -> Phase.ScalingUp;
-            case ScalingUp -> PhaseToggle.isEnabled(spec.getAnalyze()) ? Phase.Analyzing : Phase.Succeeded;
-            case Analyzing -> Phase.Succeeded;
+            case ScalingUp -> PhaseToggle.isEnabled(spec.getAnalyze()) ? Phase.Analyzing : next(Phase.Analyzing, spec);
+            case Analyzing -> AptibleSpec.deprovisionsSource(spec.getAptible()) ? Phase.DeprovisioningSource : Phase.Succeeded;
+            case DeprovisioningSource -> Phase.Succeeded;
             case RollingBack -> Phase.RolledBack;
             case Succeeded, Failed, RolledBack -> throw new IllegalStateException(phase + " is terminal");
         };
@@ -41,7 +49,8 @@ public final class PhaseMachine {
      */
     public static Phase onFailure(Phase phase, PostgresUpgradeStatus status) {
         return switch (phase) {
-            case Validating, SchemaCheck, ScalingUp, Analyzing, RollingBack -> Phase.Failed;
+            case Validating, SchemaCheck, Rehearsal, ProvisioningTarget, AwaitingApproval,
+                 ScalingUp, Analyzing, DeprovisioningSource, RollingBack -> Phase.Failed;
             case ScalingDown, Dumping, Restoring, Verifying, Repointing -> servicesTouched(status) ? Phase.RollingBack : Phase.Failed;
             case Succeeded, Failed, RolledBack -> throw new IllegalStateException(phase + " is terminal");
         };

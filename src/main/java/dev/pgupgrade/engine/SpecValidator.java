@@ -1,6 +1,8 @@
 package dev.pgupgrade.engine;
 
+import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.RehearsalSpec;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.api.ServiceSpec;
@@ -40,21 +42,34 @@ public final class SpecValidator {
         if (spec.getPlatform() == null) {
             problems.add("spec.platform: required (direct or aptible)");
         }
+        boolean aptible = spec.getPlatform() == Platform.APTIBLE;
         if (spec.getSource() == null) {
             problems.add("spec.source: required");
-        } else {
+        } else if (!aptible) {
             secretRef(spec.getSource().getUrlSecretRef(), "spec.source.urlSecretRef", problems);
         }
         TargetSpec target = spec.getTarget();
         if (target == null) {
             problems.add("spec.target: required");
         } else {
-            secretRef(target.getUrlSecretRef(), "spec.target.urlSecretRef", problems);
+            if (!aptible) {
+                secretRef(target.getUrlSecretRef(), "spec.target.urlSecretRef", problems);
+            }
             if (target.getVersion() == null || target.getVersion().isEmpty()) {
                 problems.add("spec.target.version: required (a major version such as \"17\")");
             } else if (!target.getVersion().matches(TargetSpec.VERSION_PATTERN)) {
                 problems.add("spec.target.version: must be a major version such as \"17\" (not a minor version, range or tag), got \""
                         + printable(target.getVersion()) + "\"");
+            }
+        }
+        if (aptible) {
+            AptibleChecks.check(spec, problems);
+        } else {
+            if (spec.getAptible() != null) {
+                problems.add("spec.aptible: only for platform aptible");
+            }
+            if (RehearsalSpec.isEnabled(spec.getRehearsal())) {
+                problems.add("spec.rehearsal: the rehearsal needs platform aptible (it restores an Aptible backup)");
             }
         }
         services(spec.getServices(), problems);
@@ -115,7 +130,7 @@ public final class SpecValidator {
         }
     }
 
-    private static void secretRef(SecretKeyRef ref, String field, List<String> problems) {
+    static void secretRef(SecretKeyRef ref, String field, List<String> problems) {
         if (ref == null) {
             problems.add(field + ": required ({name, key} of a Secret)");
             return;

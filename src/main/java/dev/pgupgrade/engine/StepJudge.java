@@ -37,6 +37,8 @@ public final class StepJudge {
         }
         return switch (phase) {
             case Validating -> validating(spec, result);
+            case ProvisioningTarget -> provisioning(spec, result);
+            case Rehearsal -> rehearsal(result);
             case SchemaCheck -> restoreLike(result, "schema restored into a throwaway PostgreSQL " + spec.getTarget().getVersion(),
                     "the schema does not restore on PostgreSQL " + spec.getTarget().getVersion());
             case Dumping -> Verdict.ok("dumped " + bytes(result.bytes()) + " in " + seconds(result.durationMillis())).withBytes(result.bytes());
@@ -49,14 +51,52 @@ public final class StepJudge {
     }
 
     private static Verdict validating(PostgresUpgradeSpec spec, ScriptResult result) {
-        if (result.sourceVersionNum() == null || result.targetVersionNum() == null) {
+        // On Aptible the target may not exist yet: ProvisioningTarget creates it and checks it again.
+        boolean targetMayBeAbsent = spec.getPlatform() == dev.pgupgrade.api.Platform.APTIBLE && !Boolean.TRUE.equals(result.targetExists());
+        if (result.sourceVersionNum() == null || (result.targetVersionNum() == null && !targetMayBeAbsent)) {
             return Verdict.failed("the validation step did not report the server versions");
         }
-        Optional<String> problem = VersionCheck.problem(spec.getTarget().getVersion(),
-                MajorVersion.fromVersionNum(result.sourceVersionNum()), MajorVersion.fromVersionNum(result.targetVersionNum()));
+        String wanted = spec.getTarget().getVersion();
+        String sourceMajor = MajorVersion.fromVersionNum(result.sourceVersionNum());
+        String targetMajor = result.targetVersionNum() == null ? wanted : MajorVersion.fromVersionNum(result.targetVersionNum());
+        Optional<String> problem = VersionCheck.problem(wanted, sourceMajor, targetMajor);
+        String target = result.targetVersion() != null ? "target PostgreSQL " + result.targetVersion()
+                : "target PostgreSQL " + wanted + " to be created";
         Verdict verdict = problem.map(Verdict::failed)
-                .orElseGet(() -> Verdict.ok("source PostgreSQL " + result.sourceVersion() + ", target PostgreSQL " + result.targetVersion()));
+                .orElseGet(() -> Verdict.ok("source PostgreSQL " + result.sourceVersion() + ", " + target
+                        + (result.message() == null ? "" : "; " + result.message())));
         return verdict.withVersions(result.sourceVersion(), result.targetVersion());
+    }
+
+    private static Verdict provisioning(PostgresUpgradeSpec spec, ScriptResult result) {
+        if (result.targetVersionNum() == null) {
+            return Verdict.failed("the provisioning step did not report the target's version");
+        }
+        String targetMajor = MajorVersion.fromVersionNum(result.targetVersionNum());
+        if (!spec.getTarget().getVersion().equals(targetMajor)) {
+            return Verdict.failed("the target " + spec.getTarget().getHandle() + " runs PostgreSQL " + targetMajor
+                    + ", not the " + spec.getTarget().getVersion() + " spec.target.version asks for");
+        }
+        return Verdict.ok(result.message() != null ? result.message() : "target ready").withVersions(null, result.targetVersion());
+    }
+
+    private static Verdict rehearsal(ScriptResult result) {
+        if (result.dumpMillis() == null || result.restoreMillis() == null) {
+            return Verdict.failed("the rehearsal did not report its timings");
+        }
+        String timing = "rehearsal with backup " + result.backupId() + ": dump " + seconds(result.dumpMillis()) + ", restore "
+                + seconds(result.restoreMillis()) + ", expected downtime " + seconds(result.dumpMillis() + result.restoreMillis());
+        return restoreLike(result, timing, "the rehearsal's restore into a temporary PostgreSQL target reported errors");
+    }
+
+    /** An inventory step (see StepSpec#endsPhase): it either reported what it found or the phase fails. */
+    public static Verdict judgeInventory(PhaseOutcome outcome) {
+        if (outcome instanceof PhaseOutcome.Ran ran && ran.result() != null && ran.result().ok() && ran.exitCode() == 0) {
+            int n = ran.result().services() == null ? 0 : ran.result().services().size();
+            return Verdict.ok("recorded the container counts of " + count(n, "service"));
+        }
+        Verdict failed = judge(Phase.ScalingDown, null, outcome);
+        return failed.ok() ? Verdict.failed("the inventory step ended without a result") : failed;
     }
 
     private static Verdict verifying(PostgresUpgradeSpec spec, ScriptResult result) {

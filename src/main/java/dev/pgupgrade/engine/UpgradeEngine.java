@@ -80,9 +80,12 @@ public final class UpgradeEngine {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         for (dev.pgupgrade.api.ServiceStatus seen : observed) {
             boolean known = status.getServices().stream()
-                    .anyMatch(s -> s.getKind().equals(seen.getKind()) && s.getName().equals(seen.getName()));
+                    .anyMatch(s -> s.getKind().equals(seen.getKind()) && s.getName().equals(seen.getName())
+                            && java.util.Objects.equals(s.getApp(), seen.getApp()));
             if (!known) {
-                status.getServices().add(new dev.pgupgrade.api.ServiceStatus(seen.getKind(), seen.getName(), seen.getReplicas()));
+                dev.pgupgrade.api.ServiceStatus record = new dev.pgupgrade.api.ServiceStatus(seen.getKind(), seen.getName(), seen.getReplicas());
+                record.setApp(seen.getApp());
+                status.getServices().add(record);
             }
         }
         openStep(status, now);
@@ -108,6 +111,9 @@ public final class UpgradeEngine {
         status.setFailedPhase(null);
         status.setCompletedAt(null);
         status.getServices().clear();
+        if (status.getTarget() != null) {
+            status.getTarget().setDeprovisioned(null);
+        }
         status.setObservedGeneration(upgrade.getMetadata().getGeneration());
         status.setMessage("Retrying (attempt " + status.getAttempt() + ") after the spec changed. " + describe(PhaseMachine.first(), upgrade));
         return withConditions(status, upgrade, now);
@@ -194,11 +200,37 @@ public final class UpgradeEngine {
         return status;
     }
 
+    /**
+     * A step ended. The phase's own step ends the phase; an inventory step (see {@link StepSpec#endsPhase})
+     * only records what it found (the services' container counts) and the phase goes on with its next
+     * step, unless the inventory failed.
+     */
+    public PostgresUpgradeStatus stepEnded(PostgresUpgrade upgrade, StepSpec step, PhaseOutcome outcome, Instant now) {
+        if (step.endsPhase()) {
+            return phaseEnded(upgrade, outcome, now);
+        }
+        Verdict verdict = StepJudge.judgeInventory(outcome);
+        if (!verdict.ok()) {
+            return phaseEnded(upgrade, new PhaseOutcome.Refused(verdict.message()), now);
+        }
+        PostgresUpgrade recorded = withStatus(upgrade, servicesRecorded(upgrade, ResultFacts.services(((PhaseOutcome.Ran) outcome).result()), now));
+        PostgresUpgradeStatus status = recorded.getStatus();
+        StepStatus record = stepRecord(status, step.name(), step.phase(), now);
+        record.setState(StepState.Succeeded);
+        record.setFinishedAt(timestamp(now));
+        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+        record.setMessage(verdict.message());
+        return status;
+    }
+
     /** Records how the current phase ended and moves to the phase that follows. */
     public PostgresUpgradeStatus phaseEnded(PostgresUpgrade upgrade, PhaseOutcome outcome, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         Phase phase = status.getPhase();
         Verdict verdict = StepJudge.judge(phase, upgrade.getSpec(), outcome);
+        if (outcome instanceof PhaseOutcome.Ran ran && ran.result() != null) {
+            ResultFacts.record(status, phase, upgrade.getSpec(), ran.result(), verdict.ok(), timestamp(now));
+        }
 
         StepStatus record = stepRecord(status, DirectPlatform.stepName(phase, status), phase, now);
         record.setFinishedAt(timestamp(now));
@@ -213,6 +245,8 @@ public final class UpgradeEngine {
         record.setDetails(verdict.details());
         if (verdict.sourceVersion() != null) {
             status.setSourceVersion(verdict.sourceVersion());
+        }
+        if (verdict.targetVersion() != null) {
             status.setTargetVersion(verdict.targetVersion());
         }
 
@@ -256,6 +290,11 @@ public final class UpgradeEngine {
         return switch (phase) {
             case Validating -> "Validating: checking that both servers answer and their versions fit";
             case SchemaCheck -> "SchemaCheck: restoring the source's schema into a throwaway PostgreSQL " + target;
+            case Rehearsal -> "Rehearsal: restoring a backup into temporary databases to time the dump and the restore";
+            case ProvisioningTarget -> "ProvisioningTarget: creating the target database (or adopting an existing empty one)";
+            case AwaitingApproval -> "AwaitingApproval: nothing is down yet; set the annotation " + dev.pgupgrade.api.ApprovalSpec.ANNOTATION
+                    + "=true to start the downtime" + estimate(upgrade.getStatus());
+            case DeprovisioningSource -> "DeprovisioningSource: deprovisioning the source database, as the spec asks";
             case ScalingDown -> "ScalingDown: recording the services' replicas and scaling them to zero";
             case Dumping -> "Dumping: pg_dumpall of the source";
             case Restoring -> "Restoring: loading the dump into the target";
@@ -285,11 +324,22 @@ public final class UpgradeEngine {
                     "Nothing was written to the source or the target. Fix the cause and run the upgrade again.";
             case Restoring, Verifying, Repointing ->
                     "The source was only read and is intact; the target may hold a partial restore: drop the databases and roles it restored before running the upgrade again.";
+            case Rehearsal, ProvisioningTarget, AwaitingApproval ->
+                    "No app was touched and nothing is down. Fix the cause and run the upgrade again.";
             case ScalingUp -> "The data is on the target and the services point at it: scale them up by hand.";
+            case DeprovisioningSource -> "The upgrade itself is complete and the apps use the target; deprovision the source by hand when it suits you.";
             case Analyzing -> "The data is on the target and the services use it: run VACUUM ANALYZE on the target by hand.";
             case RollingBack -> "The rollback did not finish: check the services and scale them back by hand.";
             default -> "";
         };
+    }
+
+    private static String estimate(PostgresUpgradeStatus status) {
+        if (status == null || status.getEstimate() == null || status.getEstimate().getDowntimeSeconds() == null) {
+            return "";
+        }
+        return String.format(java.util.Locale.ROOT, " (the rehearsal expects %.0f s of downtime; see status.estimate)",
+                status.getEstimate().getDowntimeSeconds());
     }
 
     private static String rolledBackMessage(PostgresUpgradeStatus status) {
@@ -321,6 +371,14 @@ public final class UpgradeEngine {
         }
         long millis = Duration.between(Instant.parse(startedAt), now).toMillis();
         return Math.max(0, millis) / 1000.0;
+    }
+
+    private static PostgresUpgrade withStatus(PostgresUpgrade upgrade, PostgresUpgradeStatus status) {
+        PostgresUpgrade copy = new PostgresUpgrade();
+        copy.setMetadata(upgrade.getMetadata());
+        copy.setSpec(upgrade.getSpec());
+        copy.setStatus(status);
+        return copy;
     }
 
     static PostgresUpgradeStatus copy(PostgresUpgradeStatus status) {

@@ -37,11 +37,19 @@ public final class LocalUpgradeDriver {
     private final Listener listener;
     private final Clock clock;
     private final Duration pollInterval;
+    private final boolean approved;
     /** How often progress is stored and printed while a step runs. */
     static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
 
     public LocalUpgradeDriver(UpgradeEngine engine, StepRunner runner, Consumer<PostgresUpgrade> store, Listener listener,
                               Clock clock, Duration pollInterval) {
+        this(engine, runner, store, listener, clock, pollInterval, false);
+    }
+
+    /** @param approved whether a human approved the downtime up front (pgupgrade run --approve) */
+    public LocalUpgradeDriver(UpgradeEngine engine, StepRunner runner, Consumer<PostgresUpgrade> store, Listener listener,
+                              Clock clock, Duration pollInterval, boolean approved) {
+        this.approved = approved;
         this.engine = engine;
         this.runner = runner;
         this.store = store;
@@ -50,7 +58,10 @@ public final class LocalUpgradeDriver {
         this.pollInterval = pollInterval;
     }
 
-    /** Runs until the upgrade is Succeeded, Failed or RolledBack, and returns it with its final status. */
+    /**
+     * Runs until the upgrade is Succeeded, Failed or RolledBack, and returns it with its final status;
+     * or, at AwaitingApproval without approval, returns it there (not terminal) with status saying so.
+     */
     public PostgresUpgrade run(PostgresUpgrade upgrade) throws InterruptedException {
         save(upgrade, engine.initialize(upgrade, clock.instant()));
         while (!upgrade.getStatus().getPhase().isTerminal()) {
@@ -59,6 +70,18 @@ public final class LocalUpgradeDriver {
             PhaseOutcome outcome;
             if (work instanceof PhaseWork.RunStep run) {
                 outcome = runStep(upgrade, run.step());
+                if (!run.step().endsPhase()) {
+                    save(upgrade, engine.stepEnded(upgrade, run.step(), outcome, clock.instant()));
+                    listener.phaseEnded(before, upgrade.getStatus());
+                    continue;
+                }
+            } else if (work instanceof PhaseWork.AwaitApproval) {
+                if (!approved) {
+                    save(upgrade, engine.waiting(upgrade, "waiting for approval; nothing is down yet: run again with --approve to start the downtime",
+                            clock.instant()));
+                    return upgrade;
+                }
+                outcome = new PhaseOutcome.Completed("approved with --approve");
             } else if (work instanceof PhaseWork.NothingToDo nothing) {
                 outcome = new PhaseOutcome.Skipped(nothing.reason());
             } else if (work instanceof PhaseWork.ServiceWork) {

@@ -32,15 +32,20 @@ public final class Preflight {
             throw new InvalidInputException(problems);
         }
         var spec = upgrade.getSpec();
-        if (spec.getPlatform() != Platform.DIRECT) {
-            problems.add("spec.platform: \"" + spec.getPlatform().wireName() + "\" is not supported by pgupgrade run in this version; use \"direct\"");
-        }
+        boolean aptible = spec.getPlatform() == Platform.APTIBLE;
         if (!spec.getServices().isEmpty()) {
             problems.add("spec.services: pgupgrade run cannot scale or repoint Kubernetes services; stop the apps yourself and "
                     + "remove spec.services, or apply the resource to a cluster running the operator");
         }
-        url(secrets, spec.getSource().getUrlSecretRef(), "spec.source.urlSecretRef", problems);
-        url(secrets, spec.getTarget().getUrlSecretRef(), "spec.target.urlSecretRef", problems);
+        if (aptible) {
+            token(secrets, spec.getAptible().getTokenSecretRef(), problems);
+            if (ServerBinaries.onPath("aptible", env).isEmpty()) {
+                problems.add("spec.platform: aptible needs the aptible CLI on PATH (https://www.aptible.com/docs/reference/aptible-cli)");
+            }
+        } else {
+            url(secrets, spec.getSource().getUrlSecretRef(), "spec.source.urlSecretRef", problems);
+            url(secrets, spec.getTarget().getUrlSecretRef(), "spec.target.urlSecretRef", problems);
+        }
         Map<String, String> local = new HashMap<>();
         if (PhaseToggle.isEnabled(spec.getSchemaCheck())) {
             String major = spec.getTarget().getVersion();
@@ -57,6 +62,16 @@ public final class Preflight {
             throw new InvalidInputException(problems);
         }
         return local;
+    }
+
+    private static void token(SecretResolver secrets, SecretKeyRef ref, List<String> problems) {
+        try {
+            if (secrets.resolve(ref, "spec.aptible.tokenSecretRef").isBlank()) {
+                problems.add("spec.aptible.tokenSecretRef: Secret key " + ref + " is empty");
+            }
+        } catch (SecretUnavailableException e) {
+            problems.add(e.getMessage());
+        }
     }
 
     private static void url(SecretResolver secrets, SecretKeyRef ref, String field, List<String> problems) {

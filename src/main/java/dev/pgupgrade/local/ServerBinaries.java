@@ -52,6 +52,17 @@ public final class ServerBinaries {
         }
     }
 
+    /** An executable named {@code name} in one of PATH's directories. */
+    public static Optional<Path> onPath(String name, Map<String, String> env) {
+        String path = env.getOrDefault("PATH", "");
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) {
+                return Optional.of(Path.of(dir, name));
+            }
+        }
+        return Optional.empty();
+    }
+
     static boolean hasServer(Path dir) {
         return Files.isExecutable(dir.resolve("initdb")) && Files.isExecutable(dir.resolve("pg_ctl"))
                 && Files.isExecutable(dir.resolve("postgres"));

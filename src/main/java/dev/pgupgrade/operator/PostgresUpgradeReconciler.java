@@ -1,14 +1,14 @@
 package dev.pgupgrade.operator;
 
+import dev.pgupgrade.api.ApprovalSpec;
 import dev.pgupgrade.api.Phase;
-import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.StepStatus;
 import dev.pgupgrade.engine.PhaseOutcome;
 import dev.pgupgrade.engine.SpecValidator;
 import dev.pgupgrade.engine.UpgradeEngine;
-import dev.pgupgrade.platform.DirectPlatform;
+import dev.pgupgrade.platform.Platforms;
 import dev.pgupgrade.platform.PhaseWork;
 import dev.pgupgrade.runner.JobStepRunner;
 import dev.pgupgrade.runner.StepResources;
@@ -50,10 +50,11 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
     static final Duration POLL = Duration.ofSeconds(5);
     static final Duration WAIT_FOR_SECRETS = Duration.ofSeconds(15);
     static final Duration PROGRESS_EVERY = Duration.ofSeconds(10);
+    static final Duration APPROVAL_POLL = Duration.ofSeconds(5);
 
     private final KubernetesClient client;
     private final Clock clock;
-    private final UpgradeEngine engine = new UpgradeEngine(new DirectPlatform());
+    private final UpgradeEngine engine = new UpgradeEngine(new Platforms());
     private final KubernetesServices services;
     private final SecretChecks secrets;
     private final EventRecorder events;
@@ -98,6 +99,9 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
         if (work instanceof PhaseWork.ServiceWork serviceWork) {
             return services(upgrade, serviceWork.action(), now);
         }
+        if (work instanceof PhaseWork.AwaitApproval) {
+            return approval(upgrade, now);
+        }
         if (work instanceof PhaseWork.NothingToDo nothing) {
             return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Skipped(nothing.reason()), now), now);
         }
@@ -134,7 +138,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
             return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(POLL);
         }
         if (progress instanceof StepProgress.Finished finished) {
-            return transition(upgrade, engine.phaseEnded(upgrade, finished.outcome(), now), now);
+            return transition(upgrade, engine.stepEnded(upgrade, step, finished.outcome(), now), now);
         }
         StepProgress.Lost lost = (StepProgress.Lost) progress;
         if (step.rerunnable()) {
@@ -162,6 +166,20 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
             return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Completed(done.message()), now), now);
         }
         return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(((ServiceProgress.Failed) progress).reason()), now), now);
+    }
+
+    /**
+     * The gate before the downtime. Annotations do not change the generation, so the gate is polled;
+     * a human (or a GitOps commit) sets the annotation after reading the estimate.
+     */
+    private UpdateControl<PostgresUpgrade> approval(PostgresUpgrade upgrade, Instant now) {
+        var annotations = upgrade.getMetadata().getAnnotations();
+        if (annotations != null && "true".equals(annotations.get(ApprovalSpec.ANNOTATION))) {
+            return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Completed(
+                    "approved (annotation " + ApprovalSpec.ANNOTATION + ")"), now), now);
+        }
+        return waitFor(upgrade, "waiting for approval; nothing is down yet: kubectl annotate pgu " + upgrade.getMetadata().getName()
+                + " " + ApprovalSpec.ANNOTATION + "=true to start the downtime", now, APPROVAL_POLL);
     }
 
     /** Progress is written at most every {@link #PROGRESS_EVERY}: it is for humans, not worth an API write per poll. */
@@ -209,11 +227,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
 
     /** What the reconciler refuses before anything starts; the same checks pgupgrade run makes, as far as they apply here. */
     private static List<String> problems(PostgresUpgrade upgrade) {
-        List<String> problems = new ArrayList<>(SpecValidator.problems(upgrade));
-        if (problems.isEmpty() && upgrade.getSpec().getPlatform() != Platform.DIRECT) {
-            problems.add("spec.platform: \"" + upgrade.getSpec().getPlatform().wireName() + "\" is not supported by this operator version; use \"direct\"");
-        }
-        return problems;
+        return new ArrayList<>(SpecValidator.problems(upgrade));
     }
 
     private static boolean generationChanged(PostgresUpgrade upgrade) {

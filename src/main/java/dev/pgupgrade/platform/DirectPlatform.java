@@ -47,6 +47,10 @@ public final class DirectPlatform implements UpgradePlatform {
             case Repointing -> services(spec, PhaseWork.ServiceAction.REPOINT);
             case ScalingUp -> services(spec, PhaseWork.ServiceAction.SCALE_UP);
             case RollingBack -> services(spec, PhaseWork.ServiceAction.ROLL_BACK);
+            case AwaitingApproval -> new PhaseWork.AwaitApproval();
+            case ProvisioningTarget -> new PhaseWork.NothingToDo("platform direct: the target server exists already");
+            case Rehearsal -> new PhaseWork.Unsupported("spec.rehearsal: the rehearsal needs platform aptible (backup:restore)");
+            case DeprovisioningSource -> new PhaseWork.Unsupported("spec.aptible.deprovisionSource: platform direct never deprovisions a server");
             case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
         };
     }
@@ -62,7 +66,7 @@ public final class DirectPlatform implements UpgradePlatform {
     }
 
     /** The strategy's knobs; jobs unset means the CPUs the step has (nproc in the step). */
-    private static Map<String, EnvValue> transfer(PostgresUpgradeSpec spec) {
+    static Map<String, EnvValue> transfer(PostgresUpgradeSpec spec) {
         TransferSpec t = spec.getTransfer();
         Map<String, EnvValue> env = new HashMap<>();
         env.put("RESTORE_MAINTENANCE_WORK_MEM", EnvValue.of(t == null || t.getMaintenanceWorkMem() == null
@@ -73,7 +77,7 @@ public final class DirectPlatform implements UpgradePlatform {
         return env;
     }
 
-    private static Map<String, EnvValue> verification(PostgresUpgradeSpec spec) {
+    static Map<String, EnvValue> verification(PostgresUpgradeSpec spec) {
         VerificationSpec v = spec.getVerification();
         return Map.of(
                 "VERIFY_MODE", EnvValue.of(VerificationSpec.mode(v).wireName()),
@@ -96,12 +100,18 @@ public final class DirectPlatform implements UpgradePlatform {
     @SafeVarargs
     private static PhaseWork run(PostgresUpgrade upgrade, Phase phase, String script, boolean rerunnable,
                                  Map<String, EnvValue>... envs) {
+        return new PhaseWork.RunStep(step(upgrade, stepName(phase, upgrade.getStatus()), phase, script, rerunnable, true, envs));
+    }
+
+    @SafeVarargs
+    static StepSpec step(PostgresUpgrade upgrade, String name, Phase phase, String script, boolean rerunnable, boolean endsPhase,
+                         Map<String, EnvValue>... envs) {
         Map<String, EnvValue> env = new HashMap<>();
         for (Map<String, EnvValue> part : envs) {
             env.putAll(part);
         }
         Long timeout = upgrade.getSpec().getStepTimeoutSeconds();
         Duration limit = timeout == null ? DEFAULT_STEP_TIMEOUT : Duration.ofSeconds(timeout);
-        return new PhaseWork.RunStep(new StepSpec(stepName(phase, upgrade.getStatus()), phase, script, env, limit, rerunnable));
+        return new StepSpec(name, phase, script, env, limit, rerunnable, endsPhase);
     }
 }

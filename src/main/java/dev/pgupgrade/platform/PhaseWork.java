@@ -25,6 +25,13 @@ public sealed interface PhaseWork {
         ROLL_BACK
     }
 
+    /**
+     * The gate before the downtime: the driver ends the phase once a human approved (the operator: the
+     * annotation {@link dev.pgupgrade.api.ApprovalSpec#ANNOTATION}; pgupgrade run: --approve).
+     */
+    record AwaitApproval() implements PhaseWork {
+    }
+
     /** Nothing to do here, said why (e.g. no services declared). */
     record NothingToDo(String reason) implements PhaseWork {
     }

@@ -49,14 +49,24 @@ public final class StepJobBuilder {
     private StepJobBuilder() {
     }
 
+    /**
+     * The toolbox image for platform aptible (operator/toolbox/Dockerfile): the official postgres image
+     * of a major plus the aptible CLI, tagged with the major.
+     */
+    public static final String TOOLBOX_IMAGE = "ghcr.io/pgupgrade/toolbox";
+
     public static String image(PostgresUpgrade upgrade) {
         String image = upgrade.getSpec().getImage();
-        return image != null && !image.isBlank() ? image : "postgres:" + upgrade.getSpec().getTarget().getVersion();
+        String major = upgrade.getSpec().getTarget().getVersion();
+        if (image != null && !image.isBlank()) {
+            return image;
+        }
+        return upgrade.getSpec().getPlatform() == dev.pgupgrade.api.Platform.APTIBLE ? TOOLBOX_IMAGE + ":" + major : "postgres:" + major;
     }
 
-    /** Steps that share the dump use the claim; the others get an emptyDir. */
+    /** Steps that share the dump (or, in a rehearsal, hold one) use the claim; the others get an emptyDir. */
     public static boolean usesWorkClaim(StepSpec step) {
-        return step.phase() == Phase.Dumping || step.phase() == Phase.Restoring;
+        return step.phase() == Phase.Dumping || step.phase() == Phase.Restoring || step.phase() == Phase.Rehearsal;
     }
 
     public static Job job(PostgresUpgrade upgrade, StepSpec step) {

@@ -33,7 +33,19 @@ public record ScriptResult(
         Integer tables,
         Integer mismatchCount,
         List<String> mismatches,
-        List<String> summaries) {
+        List<String> summaries,
+        Boolean targetExists,
+        Boolean targetCreated,
+        Boolean targetDeprovisioned,
+        List<ObservedService> services,
+        String backupId,
+        Long dumpMillis,
+        Long restoreMillis) {
+
+    /** One service of an Aptible app as {@code aptible apps} showed it, before anything was scaled. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record ObservedService(String app, String service, Integer containerCount) {
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -20,11 +20,23 @@ public final class StepScripts {
     public static final String DUMP_PARALLEL = "dump-parallel.sh";
     public static final String RESTORE_PARALLEL = "restore-parallel.sh";
     public static final String PIPELINE = "pipeline.sh";
+    /** Platform aptible: every step talks to Aptible through the aptible CLI (see aptible.sh). */
+    public static final String APTIBLE_LIB = "aptible.sh";
+    public static final String APTIBLE_TUNNELS = "aptible-tunnels.sh";
+    public static final String APTIBLE_VALIDATE = "aptible-validate.sh";
+    public static final String APTIBLE_REHEARSAL = "aptible-rehearsal.sh";
+    public static final String APTIBLE_PROVISION = "aptible-provision.sh";
+    public static final String APTIBLE_SERVICES = "aptible-services.sh";
+    public static final String APTIBLE_REPOINT = "aptible-repoint.sh";
+    public static final String APTIBLE_ROLLBACK = "aptible-rollback.sh";
+    public static final String APTIBLE_DEPROVISION_SOURCE = "aptible-deprovision-source.sh";
     /** Sourced by every script. */
     public static final String LIB = "lib.sh";
 
     public static final List<String> ALL = List.of(LIB, VALIDATE, SCHEMA_CHECK, DUMP, RESTORE, STREAM, DUMP_PARALLEL, RESTORE_PARALLEL, PIPELINE, VERIFY, ANALYZE,
-            "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql");
+            "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql",
+            APTIBLE_LIB, APTIBLE_TUNNELS, APTIBLE_VALIDATE, APTIBLE_REHEARSAL, APTIBLE_PROVISION, APTIBLE_SERVICES, APTIBLE_REPOINT,
+            APTIBLE_ROLLBACK, APTIBLE_DEPROVISION_SOURCE);
 
     private StepScripts() {
     }

@@ -46,11 +46,15 @@ class StepJudgeTest {
         Integer mismatchCount;
         List<String> mismatches;
         List<String> summaries;
+        Boolean targetExists;
+        String backupId;
+        Long dumpMillis;
+        Long restoreMillis;
 
         ScriptResult build() {
             return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
                     null, null, errorCount, errorLines, roles, databasesBefore, bytes, durationMillis, databases, null,
-                    mode, tables, mismatchCount, mismatches, summaries);
+                    mode, tables, mismatchCount, mismatches, summaries, targetExists, null, null, null, backupId, dumpMillis, restoreMillis);
         }
     }
 

@@ -333,7 +333,6 @@ class ExamplesTest {
                 invalid("an unquoted version (a YAML number)", u -> target(u).put("version", 17), "$.spec.target.version", "integer"),
                 invalid("platform mysql", u -> spec(u).put("platform", "mysql"), "$.spec.platform", "enum"),
                 invalid("no platform", u -> spec(u).remove("platform"), "$.spec", "platform"),
-                invalid("no target.urlSecretRef", u -> target(u).remove("urlSecretRef"), "$.spec.target", "urlSecretRef"),
                 invalid("a urlSecretRef without key", u -> ((ObjectNode) target(u).get("urlSecretRef")).remove("key"), "$.spec.target.urlSecretRef", "key"),
                 invalid("an unknown field under spec", u -> spec(u).put("retries", 3), "$.spec", "retries"),
                 invalid("an unknown field deeper down", u -> ((ObjectNode) target(u).get("urlSecretRef")).put("namespace", "db"),
@@ -358,6 +357,19 @@ class ExamplesTest {
         List<String> errors = validator.validate(upgrade);
         assertTrue(errors.stream().anyMatch(e -> e.startsWith(at + ": ") && e.contains(mentions)),
                 what + ": expected an error at " + at + " mentioning " + mentions + ", got " + errors);
+    }
+
+    @Test
+    void theCelRulesTellWhatEachPlatformNeeds() {
+        ObjectNode upgrade = (ObjectNode) readTree(VALID);
+        target(upgrade).remove("urlSecretRef");
+        assertTrue(validator.validate(upgrade).stream().anyMatch(e -> e.startsWith("spec: platform direct needs source.urlSecretRef and target.urlSecretRef")),
+                validator.validate(upgrade).toString());
+        upgrade = (ObjectNode) readTree(VALID);
+        spec(upgrade).put("platform", "aptible");
+        List<String> errors = validator.validate(upgrade);
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("spec: platform aptible needs aptible.tokenSecretRef")), errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("spec: services are Kubernetes workloads")), errors.toString());
     }
 
     @Test

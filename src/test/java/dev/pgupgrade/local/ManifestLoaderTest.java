@@ -97,7 +97,7 @@ class ManifestLoaderTest {
         InvalidInputException e = loadFails(VALID.replace("    version: \"17\"", "    versoin: \"17\""));
         String p = onlyProblem(e);
         assertTrue(p.startsWith("spec.target.versoin: unknown field"), p);
-        assertTrue(p.contains("known here: urlSecretRef, version"), p);
+        assertTrue(p.contains("known here: ") && p.contains("urlSecretRef") && p.contains("version"), p);
     }
 
     @Test

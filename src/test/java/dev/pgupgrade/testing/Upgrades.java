@@ -1,5 +1,7 @@
 package dev.pgupgrade.testing;
 
+import dev.pgupgrade.api.AptibleAppSpec;
+import dev.pgupgrade.api.AptibleSpec;
 import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
@@ -25,6 +27,32 @@ public final class Upgrades {
         TargetSpec target = new TargetSpec();
         target.setUrlSecretRef(new SecretKeyRef("target-db", "url"));
         target.setVersion(targetVersion);
+        spec.setTarget(target);
+        u.setSpec(spec);
+        return u;
+    }
+
+    /**
+     * An Aptible upgrade "shop-db" of database shop-db (environment shop-prod) into a new shop-db-16,
+     * for app shop-web (DATABASE_URL), token in Secret aptible/token.
+     */
+    public static PostgresUpgrade aptible(String targetVersion, Long generation) {
+        PostgresUpgrade u = new PostgresUpgrade();
+        u.setMetadata(new ObjectMetaBuilder().withName("shop-db").withGeneration(generation).build());
+        PostgresUpgradeSpec spec = new PostgresUpgradeSpec();
+        spec.setPlatform(Platform.APTIBLE);
+        AptibleSpec aptible = new AptibleSpec();
+        aptible.setTokenSecretRef(new SecretKeyRef("aptible", "token"));
+        aptible.setApps(new java.util.ArrayList<>(java.util.List.of(new AptibleAppSpec("shop-web", "DATABASE_URL"))));
+        spec.setAptible(aptible);
+        SourceSpec source = new SourceSpec();
+        source.setHandle("shop-db");
+        source.setEnvironment("shop-prod");
+        spec.setSource(source);
+        TargetSpec target = new TargetSpec();
+        target.setHandle("shop-db-" + targetVersion);
+        target.setVersion(targetVersion);
+        target.setDiskSizeGB(10);
         spec.setTarget(target);
         u.setSpec(spec);
         return u;

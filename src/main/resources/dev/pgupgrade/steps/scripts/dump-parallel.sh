@@ -4,11 +4,13 @@
 # every database (template1 and postgres included, as pg_dumpall does) with pg_dump -Fd -j N --create
 # into WORK_DIR/parallel, ready for pg_restore -j N. Uncompressed (-Z 0): the dump lives only for
 # the downtime window, and gzip would spend the CPUs the dump and the restore need.
-# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS.
+# Env: SOURCE_URL, TARGET_URL (Secrets) or TARGET_USER, WORK_DIR, RESULT_FILE, TRANSFER_JOBS.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-: "${SOURCE_URL:?}" "${TARGET_URL:?}"
+: "${SOURCE_URL:?}"
 
-target_user=$(connection_user "$TARGET_URL" "the target server")
+# The role whose password the restore must not change: TARGET_USER when the platform knows it
+# (Aptible's is always "aptible", and the target needs no tunnel for that), else asked of the target.
+target_user=${TARGET_USER:-$(connection_user "${TARGET_URL:?}" "the target server")}
 jobs=$(transfer_jobs)
 dir=$WORK_DIR/parallel
 rm -rf "$dir"; mkdir -p "$dir"

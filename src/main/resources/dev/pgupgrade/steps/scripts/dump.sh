@@ -3,11 +3,13 @@
 # the statement that would change the target connection role's password removed.
 # pg_dumpall opens one connection per database and passes none of the URL's password to them, so the
 # password travels in PGPASSWORD (set by use_url), which every one of its connections reads.
-# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE.
+# Env: SOURCE_URL, TARGET_URL (Secrets) or TARGET_USER, WORK_DIR, RESULT_FILE.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-: "${SOURCE_URL:?}" "${TARGET_URL:?}"
+: "${SOURCE_URL:?}"
 
-target_user=$(connection_user "$TARGET_URL" "the target server")
+# The role whose password the restore must not change: TARGET_USER when the platform knows it
+# (Aptible's is always "aptible", and the target needs no tunnel for that), else asked of the target.
+target_user=${TARGET_USER:-$(connection_user "${TARGET_URL:?}" "the target server")}
 dump=$WORK_DIR/dump.sql
 rm -f "$dump" "$dump.partial"
 

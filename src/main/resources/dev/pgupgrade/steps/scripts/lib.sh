@@ -42,6 +42,14 @@ result_num() {
   _RESULT_FIELDS+=("$(json_string "$1"):$2")
 }
 
+result_bool() {
+  [[ $2 == true || $2 == false ]] || die "internal: $1 is not a boolean"
+  _RESULT_FIELDS+=("$(json_string "$1"):$2")
+}
+
+# result_json KEY JSON: a value built by jq (already valid JSON).
+result_json() { _RESULT_FIELDS+=("$(json_string "$1"):$2"); }
+
 # result_lines KEY FILE [MAX]: the file's lines (first MAX, each cut to 300 characters) as a JSON array.
 # RESULT_MAX_LINES caps MAX: a pod's termination message, where Jobs report, holds 4 KiB.
 result_lines() {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# ProvisioningTarget on Aptible: `aptible db:create` with the runbook's flags, or adopt an existing
+# target when it runs the right version and holds nothing. A target this step created and could
+# not finish checking is deprovisioned again, so a failure here leaves nothing running.
+# Env: aptible.sh's contract, TARGET_DISK_SIZE_GB, TARGET_CONTAINER_SIZE_MB (optional), WORK_DIR, RESULT_FILE.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/aptible.sh"
+: "${TARGET_HANDLE:?}" "${TARGET_ENVIRONMENT:?}" "${TARGET_MAJOR:?}" "${TARGET_DISK_SIZE_GB:?}"
+
+created=false done=false
+undo_create() {
+  if $created && ! $done; then
+    close_tunnels
+    echo "pgupgrade: deprovisioning $TARGET_HANDLE again: this step created it and did not finish" >&2
+    aptible db:deprovision "$TARGET_HANDLE" --environment "$TARGET_ENVIRONMENT" > /dev/null 2>&1 || true
+  fi
+}
+on_exit undo_create
+
+if database_exists "$TARGET_HANDLE" "$TARGET_ENVIRONMENT"; then
+  what="adopted the existing empty target $TARGET_HANDLE"
+else
+  create_database "$TARGET_HANDLE" "$TARGET_ENVIRONMENT" "$TARGET_MAJOR" "$TARGET_DISK_SIZE_GB" "${TARGET_CONTAINER_SIZE_MB:-}"
+  created=true
+  what="created $TARGET_HANDLE in $TARGET_ENVIRONMENT"
+fi
+
+open_tunnel TARGET_URL "$TARGET_HANDLE" "$TARGET_ENVIRONMENT"
+target_num=$(psql_at "$TARGET_URL" "the target database" "show server_version_num")
+target_version=$(psql_at "$TARGET_URL" "the target database" "show server_version")
+if ((target_num >= 100000)) && [[ $((target_num / 10000)) != "$TARGET_MAJOR" ]]; then
+  die "the target database $TARGET_HANDLE runs PostgreSQL ${target_version%% *}, not the $TARGET_MAJOR spec.target.version asks for"
+fi
+contents=$(target_contents "$TARGET_URL" "the target database")
+[[ -z $contents ]] || die "the target database $TARGET_HANDLE holds data (${contents%; }); it is never restored into: deprovision it or name another spec.target.handle"
+
+result_num targetVersionNum "$target_num"
+result_str targetVersion "${target_version%% *}"
+result_bool targetCreated "$created"
+done=true
+succeed "$what (PostgreSQL ${target_version%% *})"
