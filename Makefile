@@ -8,7 +8,7 @@ PG_HOME ?= $(shell scripts/pg-home.sh)
 PG_MAJORS := 11 12 13 14 15 16 17 18
 JAR := target/pgupgrade.jar
 
-.PHONY: build demo test unit pg-binaries crds image clean bench
+.PHONY: toolbox-images build demo test unit pg-binaries crds image clean bench
 
 build: $(JAR) pg-binaries
 
@@ -41,6 +41,14 @@ IMAGE ?= pgupgrade-operator:dev
 image: $(JAR)
 	@if docker info >/dev/null 2>&1; then docker build -f operator/Dockerfile -t $(IMAGE) .; \
 	else echo "make image: no container engine answers here (docker info failed); build on a machine with Docker" >&2; exit 1; fi
+
+# The Aptible step images (operator/toolbox/Dockerfile), one per target major.
+TOOLBOX_MAJORS ?= 13 14 15 16 17 18
+TOOLBOX_REPOSITORY ?= ghcr.io/pgupgrade/toolbox
+toolbox-images:
+	@if docker info >/dev/null 2>&1; then for m in $(TOOLBOX_MAJORS); do \
+	  docker build -f operator/toolbox/Dockerfile --build-arg PG_MAJOR=$$m -t $(TOOLBOX_REPOSITORY):$$m operator/toolbox || exit 1; done; \
+	else echo "make toolbox-images: no container engine answers here (docker info failed); build on a machine with Docker" >&2; exit 1; fi
 
 clean:
 	$(MVN) clean

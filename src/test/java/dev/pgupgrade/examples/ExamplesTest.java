@@ -120,7 +120,7 @@ class ExamplesTest {
 
     @Test
     void theDocumentedExamplesExist() {
-        for (String file : List.of("direct/upgrade.yaml", "direct/minimal.yaml", "direct/statefulset.yaml", "direct-upgrade.yaml")) {
+        for (String file : List.of("direct/upgrade.yaml", "direct/minimal.yaml", "direct/statefulset.yaml", "direct-upgrade.yaml", "aptible/upgrade.yaml")) {
             assertTrue(Files.isRegularFile(EXAMPLES.resolve(file)), "examples/" + file);
         }
         for (String file : SELF_CONTAINED) {
