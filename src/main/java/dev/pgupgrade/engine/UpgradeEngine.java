@@ -334,7 +334,8 @@ public final class UpgradeEngine {
         };
     }
 
-    private static String estimate(PostgresUpgradeStatus status) {
+    /** " (the rehearsal expects N s of downtime; see status.estimate)" when a rehearsal measured it, else "". */
+    public static String estimate(PostgresUpgradeStatus status) {
         if (status == null || status.getEstimate() == null || status.getEstimate().getDowntimeSeconds() == null) {
             return "";
         }

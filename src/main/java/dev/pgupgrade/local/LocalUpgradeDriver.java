@@ -77,7 +77,8 @@ public final class LocalUpgradeDriver {
                 }
             } else if (work instanceof PhaseWork.AwaitApproval) {
                 if (!approved) {
-                    save(upgrade, engine.waiting(upgrade, "waiting for approval; nothing is down yet: run again with --approve to start the downtime",
+                    save(upgrade, engine.waiting(upgrade, "waiting for approval; nothing is down yet" + UpgradeEngine.estimate(upgrade.getStatus())
+                            + ": run again with --approve to start the downtime",
                             clock.instant()));
                     return upgrade;
                 }

@@ -178,8 +178,9 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
             return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Completed(
                     "approved (annotation " + ApprovalSpec.ANNOTATION + ")"), now), now);
         }
-        return waitFor(upgrade, "waiting for approval; nothing is down yet: kubectl annotate pgu " + upgrade.getMetadata().getName()
-                + " " + ApprovalSpec.ANNOTATION + "=true to start the downtime", now, APPROVAL_POLL);
+        return waitFor(upgrade, "waiting for approval; nothing is down yet" + UpgradeEngine.estimate(upgrade.getStatus())
+                + ": kubectl annotate pgu " + upgrade.getMetadata().getName() + " " + ApprovalSpec.ANNOTATION + "=true to start the downtime",
+                now, APPROVAL_POLL);
     }
 
     /** Progress is written at most every {@link #PROGRESS_EVERY}: it is for humans, not worth an API write per poll. */

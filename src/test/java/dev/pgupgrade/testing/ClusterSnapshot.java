@@ -19,7 +19,16 @@ import java.util.TreeMap;
 public final class ClusterSnapshot {
     private final Map<String, List<String>> aspects = new TreeMap<>();
 
+    /** Opens a superuser connection to one database of the cluster. */
+    public interface Connector {
+        Connection connect(String database) throws SQLException;
+    }
+
     public static ClusterSnapshot of(PostgresServer server) throws SQLException {
+        return of(server::connect);
+    }
+
+    public static ClusterSnapshot of(Connector server) throws SQLException {
         ClusterSnapshot snapshot = new ClusterSnapshot();
         List<String> databases;
         try (Connection c = server.connect("postgres")) {

@@ -63,6 +63,7 @@ public final class LocalKubelet implements AutoCloseable {
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor();
     private final ExecutorService steps = Executors.newCachedThreadPool();
     private final Map<String, Runnable> beforeStep = new ConcurrentHashMap<>();
+    private volatile Map<String, String> environment = Map.of();
 
     /** @param serverBinaries server binaries per major, standing in for the image's /usr/lib/postgresql/MAJOR/bin */
     public LocalKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
@@ -74,6 +75,15 @@ public final class LocalKubelet implements AutoCloseable {
 
     public LocalKubelet start() {
         loop.scheduleWithFixedDelay(this::tick, 0, 100, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /**
+     * Environment every step process gets besides the Job's own, standing in for what the image
+     * provides (e.g. PATH with the aptible CLI, here the fake one).
+     */
+    public LocalKubelet withEnvironment(Map<String, String> environment) {
+        this.environment = Map.copyOf(environment);
         return this;
     }
 
@@ -154,7 +164,7 @@ public final class LocalKubelet implements AutoCloseable {
             }
             Path workDir = workDirOf(job);
             Path scripts = scriptsOf(job);
-            ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, new ApiSecrets(), Map.of(), Clock.systemUTC());
+            ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, new ApiSecrets(), environment, Clock.systemUTC());
             runner.start(step);
             StepProgress progress = runner.poll(step);
             while (progress instanceof StepProgress.Running) {

@@ -33,7 +33,8 @@ source_db=$(database_json "$SOURCE_HANDLE" "$SOURCE_ENVIRONMENT")
 backup=${REHEARSAL_BACKUP_ID:-}
 if [[ -z $backup ]]; then
   backups=$(aptible_json backup:list "$SOURCE_HANDLE" --environment "$SOURCE_ENVIRONMENT") || die "aptible backup:list $SOURCE_HANDLE failed: $(aptible_error)"
-  backup=$(jq -r '[.. | objects | select(has("id") and has("created_at"))] | sort_by(.created_at) | last | .id // empty | tostring' <<< "$backups")
+  # backup:list is a list of backups (each also names the operation that took it: only the top level counts)
+  backup=$(jq -r '[.[]? | select(type == "object" and has("id") and has("created_at"))] | sort_by(.created_at) | last | .id // empty | tostring' <<< "$backups")
   [[ -n $backup ]] || die "the source $SOURCE_HANDLE has no backup to rehearse with (aptible backup:list is empty); take one or set spec.rehearsal.backupId"
 fi
 [[ $backup =~ ^[0-9]+$ ]] || die "backup id $backup is not a number"

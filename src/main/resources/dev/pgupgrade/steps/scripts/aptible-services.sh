@@ -12,15 +12,14 @@
 
 
 inventory() {
-  local all='[]' handle environment variable apps found
+  local all='[]' handle environment variable found
   while read -r handle environment variable; do
     [[ -n $handle ]] || continue
     stage "reading the container counts of $handle"
-    apps=$(aptible_json apps --environment "$environment") || die "aptible apps --environment $environment failed: $(aptible_error)"
-    found=$(jq -c --arg h "$handle" '[.. | objects | select(.handle? == $h and has("services"))] | first // empty' <<< "$apps")
+    found=$(app_json "$handle" "$environment")
     [[ -n $found ]] || die "the app $handle does not exist in environment $environment"
     all=$(jq -c --arg h "$handle" --argjson app "$found" \
-      '. + [$app.services[] | {app: $h, service: (.process_type // .service), containerCount: (.container_count // 0)}]' <<< "$all")
+      '. + [$app.services[] | {app: $h, service: .service, containerCount: (.container_count // 0)}]' <<< "$all")
   done <<< "${APPS:-}"
   jq -e 'all(.[]; (.service | type) == "string" and (.service | test("^[A-Za-z0-9._-]+$")))' <<< "$all" > /dev/null \
     || die "aptible apps listed a service name this step does not understand"

@@ -16,7 +16,7 @@ source_type=$(jq -r '.type // .database_image.type // "postgresql"' <<< "$source
 
 stage "checking that Aptible offers PostgreSQL $TARGET_MAJOR"
 versions=$(aptible_json db:versions) || die "aptible db:versions failed: $(aptible_error)"
-offered=$(jq -r '[.. | objects | select((.type? // "postgresql") == "postgresql" and has("version")) | .version | tostring] | unique | join(" ")' <<< "$versions")
+offered=$(jq -r '[.[]? | select(type == "object" and .type == "postgresql") | .version | tostring] | unique | join(" ")' <<< "$versions")
 found=false
 for v in $offered; do
   [[ $v == "$TARGET_MAJOR" || $v == "$TARGET_MAJOR".* || $v == "$TARGET_MAJOR"-* ]] && found=true
@@ -26,11 +26,9 @@ $found || die "Aptible does not offer PostgreSQL $TARGET_MAJOR (aptible db:versi
 source_url=$(db_url "$SOURCE_HANDLE" "$SOURCE_ENVIRONMENT")
 app_count=0
 check_app() {
-  local handle=$1 environment=$2 variable=$3 apps value
+  local handle=$1 environment=$2 variable=$3 value
   stage "checking app $handle and its $variable"
-  apps=$(aptible_json apps --environment "$environment") || die "aptible apps --environment $environment failed: $(aptible_error)"
-  [[ -n $(jq -c --arg h "$handle" '[.. | objects | select(.handle? == $h and has("services"))] | first // empty' <<< "$apps") ]] \
-    || die "the app $handle does not exist in environment $environment (spec.aptible.apps)"
+  [[ -n $(app_json "$handle" "$environment") ]] || die "the app $handle does not exist in environment $environment (spec.aptible.apps)"
   value=$(app_config_value "$handle" "$environment" "$variable")
   [[ -n $value ]] || die "the app $handle has no configuration variable $variable (spec.aptible.apps configVariable)"
   [[ $value == "$source_url" ]] || die "the app $handle's $variable does not hold the URL of the source database $SOURCE_HANDLE (aptible db:url); the upgrade would repoint something else, so it stops here"

@@ -62,15 +62,11 @@ aptible_must() {
 database_json() {
   local list
   list=$(aptible_json db:list --environment "$2") || die "aptible db:list --environment $2 failed: $(aptible_error)"
-  jq -c --arg h "$1" '[.. | objects | select(.handle? == $h and (has("type") or has("database_image") or has("version")))] | first // empty' <<< "$list"
+  # db:list --environment: a list of databases (resource_formatter's inject_database)
+  jq -c --arg h "$1" '[.[]? | select(type == "object" and .handle == $h)] | first // empty' <<< "$list"
 }
 
 database_exists() { [[ -n $(database_json "$1" "$2") ]]; }
-
-# The major of a db:list entry ("13", "9.6"), from its version field or its image's.
-database_major() {
-  jq -r '(.version // .database_image.version // "") | tostring' <<< "$1" | sed -E 's/^([0-9]+(\.[0-9]+)?).*/\1/; s/^([1-9][0-9])\..*/\1/'
-}
 
 # --- tunnels ----------------------------------------------------------------------------------
 
@@ -151,10 +147,15 @@ app_environment() {
 app_config_value() {
   local json
   json=$(aptible_json config --app "$1" --environment "$2") || die "aptible config --app $1 failed: $(aptible_error)"
-  jq -r --arg k "$3" '
-    if type == "array" then (map(select(.key? == $k)) | first | .value // empty)
-    elif type == "object" then (.[$k] // .env?[$k] // empty)
-    else empty end' <<< "$json"
+  # config: a list of {key, value, shell_export}
+  jq -r --arg k "$3" '[.[]? | select(type == "object" and .key == $k)] | first | .value // empty' <<< "$json"
+}
+
+# app_json APP ENVIRONMENT: the app as `aptible apps` lists it (with its services), or nothing.
+app_json() {
+  local apps
+  apps=$(aptible_json apps --environment "$2") || die "aptible apps --environment $2 failed: $(aptible_error)"
+  jq -c --arg h "$1" '[.[]? | select(type == "object" and .handle == $h)] | first // empty' <<< "$apps"
 }
 
 # db_url HANDLE ENVIRONMENT: the database's connection URL (a secret: keep it in a variable).
@@ -177,7 +178,8 @@ deprovision() {
 purge_orphaned_backups() {
   local json id
   json=$(aptible_json backup:orphaned) || die "aptible backup:orphaned failed: $(aptible_error)"
-  for id in $(jq -r --arg h "$1" '[.. | objects | select((.database_handle? // .database?.handle? // "") == $h) | .id] | unique | .[] | tostring' <<< "$json"); do
+  # backup:orphaned: a list of backups, each naming the deprovisioned database it was taken of
+  for id in $(jq -r --arg h "$1" '[.[]? | select(type == "object" and .database.handle? == $h) | .id] | unique | .[] | tostring' <<< "$json"); do
     [[ $id =~ ^[0-9]+$ ]] || continue
     stage "purging orphaned backup $id of $1"
     aptible_call backup:purge "$id" > /dev/null || die "aptible backup:purge $id failed: $(aptible_error)"

@@ -1,0 +1,215 @@
+package dev.pgupgrade.operator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgupgrade.api.ApprovalSpec;
+import dev.pgupgrade.api.AptibleAppSpec;
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.RehearsalSpec;
+import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.api.TransferSpec;
+import dev.pgupgrade.engine.Conditions;
+import dev.pgupgrade.testing.ClusterSnapshot;
+import dev.pgupgrade.testing.LocalKubelet;
+import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.Project;
+import dev.pgupgrade.testing.Upgrades;
+import dev.pgupgrade.testing.aptible.FakeAptible;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Aptible's runbook end to end: the real JOSDK Operator on the mock API server, {@link LocalKubelet}
+ * running each step Job as a local process, and the fake aptible CLI on its PATH, whose databases
+ * are real PostgreSQL servers (source 12, target 16) and whose apps keep container counts and
+ * configuration like Aptible's API would.
+ */
+class AptibleEndToEndTest {
+    static final String NS = OperatorEndToEndTest.NS;
+    static final String NAME = "shop-upgrade";
+
+    @TempDir
+    Path tmp;
+
+    FakeAptible aptible;
+    FakeAptible.Database source;
+    MockCluster cluster;
+    LocalKubelet kubelet;
+    KubernetesClient client;
+    String token;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        // The fake's servers run as an unprivileged user when the tests run as root: their directories must be reachable.
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path home = Files.createDirectories(tmp.resolve("aptible"));
+        aptible = FakeAptible.create(home, PostgresServer.binDir("16").getParent().getParent());
+        aptible.addEnvironment("shop-prod");
+        token = aptible.issueToken();
+        source = aptible.createDatabase("shop-db", "shop-prod", "12");
+        aptible.addApp("shop-web", "shop-prod", Map.of("web", 2, "worker", 1), Map.of("DATABASE_URL", source.url(), "RAILS_ENV", "production"));
+        aptible.addApp("shop-admin", "shop-prod", Map.of("web", 1), Map.of("DATABASE_URL", source.url()));
+        cluster = new MockCluster().namespace(NS);
+        client = cluster.client();
+        Map<String, String> env = new HashMap<>(aptible.environment());
+        env.put("PATH", aptible.path());
+        env.put("APTIBLE_TUNNEL_TIMEOUT_SECONDS", "10");
+        env.put("APTIBLE_RETRY_DELAY_SECONDS", "0.2");
+        kubelet = new LocalKubelet(client, NS, tmp.resolve("kubelet"), Map.of("16", PostgresServer.binDir("16")))
+                .withEnvironment(env).start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (kubelet != null) {
+            kubelet.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (aptible != null) {
+            aptible.close();
+        }
+    }
+
+    private PostgresUpgrade upgrade() {
+        PostgresUpgrade upgrade = Upgrades.aptible("16", null);
+        upgrade.getMetadata().setName(NAME);
+        upgrade.getMetadata().setNamespace(NS);
+        upgrade.getSpec().getAptible().getApps().add(new AptibleAppSpec("shop-admin", "DATABASE_URL"));
+        upgrade.getSpec().getAptible().setTokenSecretRef(new dev.pgupgrade.api.SecretKeyRef("aptible-token", "APTIBLE_ACCESS_TOKEN"));
+        return upgrade;
+    }
+
+    private void tokenSecret() {
+        OperatorEndToEndTest.secret(client, "aptible-token", "APTIBLE_ACCESS_TOKEN", token);
+    }
+
+    private static List<Phase> phases(PostgresUpgrade done) {
+        return done.getStatus().getSteps().stream().map(StepStatus::getPhase).distinct().toList();
+    }
+
+    private static StepStatus step(PostgresUpgrade done, Phase phase) {
+        return done.getStatus().getSteps().stream().filter(s -> s.getPhase() == phase).reduce((a, b) -> b).orElseThrow();
+    }
+
+    private String yaml(Object o) {
+        return client.getKubernetesSerialization().asYaml(o);
+    }
+
+    @Test
+    void theWholeRunbookWithRehearsalAndApproval() throws Exception {
+        source.execute("db", "create table orders (id int primary key, item text, placed timestamptz default now())",
+                "insert into orders (id, item) select g, 'item ' || g from generate_series(1, 2000) g",
+                "create role reporting login password 'reporting-pw-1'", "grant select on orders to reporting",
+                "create database analytics");
+        source.execute("analytics", "create table events (id bigserial primary key, payload jsonb)",
+                "insert into events (payload) select jsonb_build_object('n', g) from generate_series(1, 500) g");
+        String backup = aptible.createBackup("shop-db");
+        ClusterSnapshot sourceBefore = ClusterSnapshot.of(source::connect);
+        tokenSecret();
+
+        Operator operator = OperatorFailureTest.startOperator(client);
+        try {
+            PostgresUpgrade upgrade = upgrade();
+            RehearsalSpec rehearsal = new RehearsalSpec();
+            rehearsal.setEnabled(true);
+            upgrade.getSpec().setRehearsal(rehearsal);
+            ApprovalSpec approval = new ApprovalSpec();
+            approval.setRequired(true);
+            upgrade.getSpec().setApproval(approval);
+            TransferSpec transfer = new TransferSpec();
+            transfer.setStrategy(TransferSpec.Strategy.DUMPALL);
+            upgrade.getSpec().setTransfer(transfer);
+            client.resource(upgrade).create();
+
+            // The gate: the rehearsal's estimate is there, nothing is down yet.
+            PostgresUpgrade waiting = cluster.await(NS, NAME, u -> u.getStatus() != null && u.getStatus().getPhase() != null
+                    && (u.getStatus().getPhase().isTerminal() || u.getStatus().getPhase() == Phase.AwaitingApproval
+                    && u.getStatus().getMessage().contains("waiting for approval")), 240);
+            assertEquals(Phase.AwaitingApproval, waiting.getStatus().getPhase(), () -> yaml(waiting.getStatus()));
+            assertTrue(waiting.getStatus().getEstimate().getDowntimeSeconds() > 0, () -> yaml(waiting.getStatus()));
+            assertEquals(backup, waiting.getStatus().getEstimate().getBackupId());
+            assertTrue(waiting.getStatus().getMessage().contains("the rehearsal expects"), waiting.getStatus().getMessage());
+            assertEquals(Map.of("web", 2, "worker", 1), aptible.containerCounts("shop-web"));
+            assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("apps:scale")), "nothing scaled before approval");
+            assertTrue(aptible.database("shop-db-16").isPresent(), "the target is provisioned before the downtime");
+            assertFalse(aptible.database("shop-upgrade-rh1-src").isPresent(), "rehearsal temporaries are deprovisioned");
+            assertFalse(aptible.database("shop-upgrade-rh1-dst").isPresent());
+            String targetPassword = aptible.database("shop-db-16").orElseThrow().password();
+
+            client.resources(PostgresUpgrade.class).inNamespace(NS).withName(NAME)
+                    .edit(u -> {
+                        Map<String, String> annotations = new HashMap<>(u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
+                        annotations.put(ApprovalSpec.ANNOTATION, "true");
+                        u.getMetadata().setAnnotations(annotations);
+                        return u;
+                    });
+            PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, NAME, 300);
+
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+            assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.Rehearsal, Phase.ProvisioningTarget, Phase.AwaitingApproval,
+                    Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Verifying, Phase.Repointing, Phase.ScalingUp, Phase.Analyzing),
+                    phases(done));
+            assertTrue(done.getStatus().getSourceVersion().startsWith("12."), done.getStatus().getSourceVersion());
+            assertTrue(done.getStatus().getTargetVersion().startsWith("16."), done.getStatus().getTargetVersion());
+            assertEquals("True", Conditions.find(done.getStatus().getConditions(), Conditions.READY).getStatus());
+
+            // The three errors the runbook expects, and no other.
+            StepStatus restoring = step(done, Phase.Restoring);
+            assertEquals(3, restoring.getExpectedErrors(), () -> yaml(restoring));
+            assertEquals(0, restoring.getUnexpectedErrors());
+
+            // Services: recorded, taken to zero, back at their counts.
+            assertEquals(Map.of("shop-web/web", 2, "shop-web/worker", 1, "shop-admin/web", 1), done.getStatus().getServices().stream()
+                    .collect(Collectors.toMap(s -> s.getApp() + "/" + s.getName(), s -> s.getReplicas())));
+            assertEquals(Map.of("web", 2, "worker", 1), aptible.containerCounts("shop-web"));
+            assertEquals(Map.of("web", 1), aptible.containerCounts("shop-admin"));
+            assertTrue(aptible.calls().contains("apps:scale --app shop-web --environment shop-prod web --container-count 0"), aptible.calls()::toString);
+
+            // Config: both apps point at the target; other variables untouched.
+            FakeAptible.Database target = aptible.database("shop-db-16").orElseThrow();
+            assertEquals(target.url(), aptible.config("shop-web").get("DATABASE_URL"));
+            assertEquals(target.url(), aptible.config("shop-admin").get("DATABASE_URL"));
+            assertEquals("production", aptible.config("shop-web").get("RAILS_ENV"));
+
+            // Data identical; the target's aptible password is the one Aptible gave it.
+            assertEquals(targetPassword, target.password());
+            try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + target.port() + "/db", "aptible", targetPassword)) {
+                assertTrue(c.isValid(5));
+            }
+            // (as aptible: the restore gave the target's postgres role the source's password, as the runbook's does)
+            ClusterSnapshot targetAfter = ClusterSnapshot.of(db -> java.sql.DriverManager.getConnection(
+                    "jdbc:postgresql://127.0.0.1:" + target.port() + "/" + db, "aptible", targetPassword));
+            assertEquals("", sourceBefore.without("role passwords", "aptible ").diff(targetAfter.without("role passwords", "aptible ")));
+
+            // The token and the database passwords appear nowhere in the API.
+            String everything = yaml(done) + client.batch().v1().jobs().inNamespace(NS).list().getItems().stream().map(this::yaml).collect(Collectors.joining())
+                    + client.v1().events().inNamespace(NS).list().getItems().stream().map(this::yaml).collect(Collectors.joining());
+            for (String secret : List.of(token, source.password(), targetPassword)) {
+                assertFalse(everything.contains(secret), "a secret in status, Jobs or Events");
+            }
+            for (Job job : client.batch().v1().jobs().inNamespace(NS).list().getItems()) {
+                OperatorEndToEndTest.assertRestricted(job);
+                assertTrue(job.getSpec().getTemplate().getSpec().getContainers().get(0).getImage().startsWith("ghcr.io/pgupgrade/toolbox:16"));
+            }
+        } finally {
+            operator.stop();
+        }
+    }
+}
