@@ -212,4 +212,151 @@ class AptibleEndToEndTest {
             operator.stop();
         }
     }
+
+    /** A lean upgrade for the failure paths: no schema check, rehearsal, verification or analyze. */
+    private PostgresUpgrade lean() {
+        PostgresUpgrade upgrade = upgrade();
+        upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.PhaseToggle(false));
+        upgrade.getSpec().setAnalyze(new dev.pgupgrade.api.PhaseToggle(false));
+        dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
+        off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);
+        upgrade.getSpec().setVerification(off);
+        TransferSpec transfer = new TransferSpec();
+        transfer.setStrategy(TransferSpec.Strategy.DUMPALL);
+        upgrade.getSpec().setTransfer(transfer);
+        return upgrade;
+    }
+
+    private PostgresUpgrade runToEnd(PostgresUpgrade upgrade) throws Exception {
+        Operator operator = OperatorFailureTest.startOperator(client);
+        try {
+            client.resource(upgrade).create();
+            return OperatorFailureTest.awaitEnd(cluster, NAME, 180);
+        } finally {
+            operator.stop();
+        }
+    }
+
+    private void assertAppsAsBefore() {
+        assertEquals(Map.of("web", 2, "worker", 1), aptible.containerCounts("shop-web"));
+        assertEquals(Map.of("web", 1), aptible.containerCounts("shop-admin"));
+        assertEquals(source.url(), aptible.config("shop-web").get("DATABASE_URL"));
+        assertEquals(source.url(), aptible.config("shop-admin").get("DATABASE_URL"));
+    }
+
+    @Test
+    void aFailedDbCreateFailsBeforeAnyDowntime() throws Exception {
+        tokenSecret();
+        aptible.failNext("db:create", -1, 1, "An error occurred: Disk size must be at least 10 GB");
+        PostgresUpgrade done = runToEnd(lean());
+
+        assertEquals(Phase.Failed, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        assertEquals(Phase.ProvisioningTarget, done.getStatus().getFailedPhase());
+        assertTrue(done.getStatus().getMessage().contains("aptible db:create shop-db-16 failed: An error occurred: Disk size must be at least 10 GB"),
+                done.getStatus().getMessage());
+        assertTrue(done.getStatus().getMessage().contains("nothing is down"), done.getStatus().getMessage());
+        assertFalse(aptible.database("shop-db-16").isPresent());
+        assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("apps:scale") || c.startsWith("config:set")), aptible.calls()::toString);
+        assertEquals(1, aptible.calls().stream().filter(c -> c.startsWith("db:create")).count(), "a refusal is not retried");
+        assertAppsAsBefore();
+    }
+
+    @Test
+    void aTunnelThatNeverComesUpDuringTheDumpRollsBack() throws Exception {
+        source.execute("db", "create table t (id int)");
+        tokenSecret();
+        kubelet.beforeStep("dumping-1", () -> aptible.hangTunnel("shop-db"));
+        PostgresUpgrade done = runToEnd(lean());
+
+        assertEquals(Phase.RolledBack, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        assertEquals(Phase.Dumping, done.getStatus().getFailedPhase());
+        assertTrue(done.getStatus().getMessage().contains("the tunnel to shop-db did not come up within 10s"), done.getStatus().getMessage());
+        assertTrue(aptible.calls().contains("apps:scale --app shop-web --environment shop-prod web --container-count 0"), aptible.calls()::toString);
+        assertAppsAsBefore();
+        assertFalse(aptible.database("shop-db-16").isPresent(), "the target this upgrade created is deprovisioned");
+        assertTrue(done.getStatus().getTarget().getDeprovisioned());
+        assertTrue(aptible.database("shop-db").isPresent(), "the source is never deprovisioned by a rollback");
+    }
+
+    @Test
+    void anUnexpectedRestoreErrorRollsBackWithConfigUntouched() throws Exception {
+        source.execute("db", "create table orders (id int primary key)", "insert into orders select generate_series(1, 10)");
+        tokenSecret();
+        // Someone writes to the target between ProvisioningTarget and Restoring: the restore's CREATE TABLE fails.
+        kubelet.beforeStep("restoring-1", () -> {
+            try {
+                aptible.database("shop-db-16").orElseThrow().execute("db", "create table orders (note text)");
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        PostgresUpgrade done = runToEnd(lean());
+
+        assertEquals(Phase.RolledBack, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        assertEquals(Phase.Restoring, done.getStatus().getFailedPhase());
+        StepStatus restoring = step(done, Phase.Restoring);
+        assertTrue(restoring.getUnexpectedErrors() >= 1, () -> yaml(restoring));
+        assertTrue(restoring.getErrors().get(0).contains("relation \"orders\" already exists"), restoring.getErrors()::toString);
+        assertAppsAsBefore();
+        assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("config:set")), "the config was never touched");
+        assertFalse(aptible.database("shop-db-16").isPresent());
+        assertTrue(step(done, Phase.RollingBack).getMessage().contains("deprovisioned the target shop-db-16"), step(done, Phase.RollingBack)::getMessage);
+    }
+
+    @Test
+    void aMissingTokenIsAClearConditionAndTouchesNothing() throws Exception {
+        Operator operator = OperatorFailureTest.startOperator(client);
+        try {
+            client.resource(lean()).create();
+            PostgresUpgrade waiting = cluster.await(NS, NAME, u -> u.getStatus() != null && u.getStatus().getMessage() != null
+                    && u.getStatus().getMessage().contains("aptible-token"), 60);
+            assertEquals(Phase.Validating, waiting.getStatus().getPhase());
+            assertTrue(waiting.getStatus().getMessage().contains("spec.aptible.tokenSecretRef: Secret aptible-token does not exist"),
+                    waiting.getStatus().getMessage());
+            var progressing = Conditions.find(waiting.getStatus().getConditions(), Conditions.PROGRESSING);
+            assertTrue(progressing.getMessage().contains("aptible-token"), progressing::getMessage);
+            assertEquals(List.of(), aptible.calls(), "no aptible command ran");
+            assertEquals(List.of(), client.batch().v1().jobs().inNamespace(NS).list().getItems(), "no step was started");
+
+            // An empty token counts as missing; a real one lets the upgrade go on.
+            OperatorEndToEndTest.secret(client, "aptible-token", "APTIBLE_ACCESS_TOKEN", "");
+            Thread.sleep(1000);
+            assertEquals(List.of(), aptible.calls());
+            OperatorEndToEndTest.secret(client, "aptible-token", "APTIBLE_ACCESS_TOKEN", token);
+            PostgresUpgrade moving = cluster.await(NS, NAME, u -> u.getStatus().getSteps().stream().anyMatch(s -> s.getPhase() == Phase.Validating
+                    && s.getState() != null && s.getState() != dev.pgupgrade.api.StepState.Running), 60);
+            assertEquals(dev.pgupgrade.api.StepState.Succeeded, step(moving, Phase.Validating).getState(), () -> yaml(moving.getStatus()));
+        } finally {
+            operator.stop();
+        }
+    }
+
+    @Test
+    void aRevokedTokenFailsValidatingWithTheCliMessage() throws Exception {
+        tokenSecret();
+        aptible.revokeToken(token);
+        PostgresUpgrade done = runToEnd(lean());
+        assertEquals(Phase.Failed, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        assertEquals(Phase.Validating, done.getStatus().getFailedPhase());
+        assertTrue(done.getStatus().getMessage().contains("API authentication error"), done.getStatus().getMessage());
+        assertTrue(aptible.calls().stream().allMatch(c -> c.startsWith("db:list")), "stopped at the first call: " + aptible.calls());
+    }
+
+    @Test
+    void transientCliFailuresAreRetriedWithBackoff() throws Exception {
+        source.execute("db", "create table t (id int primary key)", "insert into t select generate_series(1, 100)");
+        tokenSecret();
+        // The API has a bad minute while the services go down: two failures of each call, then it answers.
+        kubelet.beforeStep("scaling-down-1", () -> {
+            aptible.failNext("apps:scale", 2, 1, "An error occurred: 502 Bad Gateway");
+            aptible.failNext("config", 1, 1, "An error occurred: execution expired");
+        });
+        PostgresUpgrade done = runToEnd(lean());
+
+        assertEquals(Phase.Succeeded, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        long scaleToZero = aptible.calls().stream().filter(c -> c.equals("apps:scale --app shop-web --environment shop-prod web --container-count 0")).count();
+        assertEquals(3, scaleToZero, "two failed attempts, then the one that worked: " + aptible.calls());
+        assertEquals(Map.of("web", 2, "worker", 1), aptible.containerCounts("shop-web"));
+        assertEquals(aptible.database("shop-db-16").orElseThrow().url(), aptible.config("shop-web").get("DATABASE_URL"));
+    }
 }

@@ -147,7 +147,7 @@ class OperatorEndToEndTest {
 
     static void secret(KubernetesClient client, String name, String key, String value) {
         client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
-                .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build()).create();
+                .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build()).createOr(existing -> existing.update());
     }
 
     static String secretValue(KubernetesClient client, String name, String key) {

@@ -207,12 +207,14 @@ create_database() {
   local args=(db:create "$handle" --type postgresql --version "$major" --environment "$environment" --disk-size "$disk")
   [[ -z $container ]] || args+=(--container-size "$container")
   stage "creating $handle: PostgreSQL $major, ${disk} GB${container:+, ${container} MB} (aptible db:create)"
+  local why permanent
   until aptible "${args[@]}" > /dev/null 2> "$_APTIBLE_ERR"; do
+    why=$(aptible_error); permanent=false; _permanent && permanent=true
     database_exists "$handle" "$environment" && return 0
-    if ((attempt >= max)) || _permanent; then
-      die "aptible db:create $handle failed: $(aptible_error)"
+    if ((attempt >= max)) || $permanent; then
+      die "aptible db:create $handle failed: $why"
     fi
-    echo "pgupgrade: aptible db:create failed ($(aptible_error)); attempt $((attempt + 1)) of $max in ${delay}s" >&2
+    echo "pgupgrade: aptible db:create failed ($why); attempt $((attempt + 1)) of $max in ${delay}s" >&2
     sleep "$delay"
     attempt=$((attempt + 1))
     delay=$(awk -v d="$delay" 'BEGIN { print d * 2 }')
