@@ -39,7 +39,15 @@ public final class ProcessStepRunner implements StepRunner {
             "bash \"$1\"; rc=$?; printf '%s\\n' \"$rc\" > \"$2.tmp\" && mv -f \"$2.tmp\" \"$2\"; exit \"$rc\"";
     private static final String TIMED_OUT = "timeout";
     /** Variables of the runner's own environment that steps may see; everything else is withheld. */
-    private static final List<String> INHERITED = List.of("PATH", "HOME", "TMPDIR", "LANG", "PGUPGRADE_SERVER_USER");
+    private static final List<String> INHERITED = List.of("PATH", "HOME", "TMPDIR", "LANG", "PGUPGRADE_SERVER_USER",
+            // the aptible CLI's network settings
+            "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "SSL_CERT_FILE");
+    /**
+     * Also inherited: the aptible CLI's own settings (APTIBLE_API_ROOT_URL...) and the Aptible steps'
+     * knobs (APTIBLE_RETRIES...). Never the token: steps get it from spec.aptible.tokenSecretRef only.
+     */
+    private static final String INHERITED_PREFIX = "APTIBLE_";
+    private static final List<String> NEVER_INHERITED = List.of("APTIBLE_ACCESS_TOKEN");
 
     private final Path workDir;
     private final Path stepsDir;
@@ -213,6 +221,11 @@ public final class ProcessStepRunner implements StepRunner {
                 env.put(name, value);
             }
         }
+        System.getenv().forEach((name, value) -> {
+            if (name.startsWith(INHERITED_PREFIX) && !NEVER_INHERITED.contains(name)) {
+                env.put(name, value);
+            }
+        });
         env.putAll(localEnv);
         for (Map.Entry<String, EnvValue> e : step.env().entrySet()) {
             if (e.getValue() instanceof EnvValue.FromSecret secret) {

@@ -50,6 +50,8 @@ public final class FakeAptible implements AutoCloseable {
             Path launcher = home.resolve("bin/aptible");
             Files.writeString(launcher, "#!/usr/bin/env bash\n"
                     + "# The fake Aptible CLI (dev.pgupgrade.testing.aptible.FakeAptibleCli); C1 only and SerialGC: it must start fast.\n"
+                    + "# Its account is this directory's, as the real CLI's is its API's, whatever environment it runs in.\n"
+                    + "export FAKE_APTIBLE_HOME=\"${FAKE_APTIBLE_HOME:-" + home.toAbsolutePath() + "}\"\n"
                     + "exec " + quote(Path.of(System.getProperty("java.home"), "bin", "java").toString())
                     + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp " + quote(launcherClassPath())
                     + " dev.pgupgrade.testing.aptible.FakeAptibleCli \"$@\"\n");

@@ -1,0 +1,103 @@
+package dev.pgupgrade.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgupgrade.cli.ExitCodes;
+import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.aptible.FakeAptible;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The second driver of the same engine: {@code pgupgrade run} as a user types it, in its own JVM, with
+ * the (fake) aptible CLI on PATH: the Aptible runbook without a cluster, stopping at the approval
+ * gate until run again with --approve.
+ */
+class AptibleLocalRunTest {
+    @TempDir
+    Path tmp;
+
+    private static final String MANIFEST = """
+            apiVersion: pgupgrade.dev/v1alpha1
+            kind: PostgresUpgrade
+            metadata:
+              name: shop-upgrade
+            spec:
+              platform: aptible
+              aptible:
+                tokenSecretRef: {name: aptible, key: token}
+                apps:
+                  - {handle: shop-web, configVariable: DATABASE_URL}
+              source: {handle: shop-db, environment: shop-prod}
+              target: {handle: shop-db-16, version: "16", diskSizeGB: 10}
+              approval: {required: true}
+              schemaCheck: {enabled: false}
+              transfer: {strategy: stream}
+            """;
+
+    private record Run(int exitCode, String output) {
+    }
+
+    private Run pgupgrade(FakeAptible aptible, String... extra) throws Exception {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", classpath, "dev.pgupgrade.cli.Main", "run", "-f", tmp.resolve("upgrade.yaml").toString(),
+                "--secrets-dir", tmp.resolve("secrets").toString()));
+        command.addAll(List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(aptible.environment());
+        pb.environment().put("PATH", aptible.path());
+        pb.environment().put("APTIBLE_TUNNEL_TIMEOUT_SECONDS", "10");
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(3, TimeUnit.MINUTES));
+        return new Run(p.exitValue(), output);
+    }
+
+    @Test
+    void theRunbookWithoutACluster() throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("16").getParent().getParent())) {
+            aptible.addEnvironment("shop-prod");
+            String token = aptible.issueToken();
+            FakeAptible.Database source = aptible.createDatabase("shop-db", "shop-prod", "13");
+            source.execute("db", "create table orders (id int primary key, item text)",
+                    "insert into orders select g, 'item ' || g from generate_series(1, 300) g");
+            aptible.addApp("shop-web", "shop-prod", Map.of("web", 2), Map.of("DATABASE_URL", source.url()));
+            Files.writeString(tmp.resolve("upgrade.yaml"), MANIFEST);
+            Files.createDirectories(tmp.resolve("secrets/aptible"));
+            Files.writeString(tmp.resolve("secrets/aptible/token"), token);
+
+            Run gated = pgupgrade(aptible);
+            assertEquals(ExitCodes.AWAITING_APPROVAL, gated.exitCode(), gated.output());
+            assertTrue(gated.output().contains("waiting for approval; nothing is down yet"), gated.output());
+            assertTrue(aptible.database("shop-db-16").isPresent(), "the target is provisioned before the gate");
+            assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
+
+            Run approved = pgupgrade(aptible, "--approve");
+            assertEquals(ExitCodes.SUCCEEDED, approved.exitCode(), approved.output());
+            FakeAptible.Database target = aptible.database("shop-db-16").orElseThrow();
+            assertEquals(target.url(), aptible.config("shop-web").get("DATABASE_URL"));
+            assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
+            try (var c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + target.port() + "/db", "aptible", target.password());
+                 var rs = c.createStatement().executeQuery("select count(*), sum(id) from orders")) {
+                rs.next();
+                assertEquals(300, rs.getInt(1));
+                assertEquals(45150, rs.getInt(2));
+            }
+            for (String secret : List.of(token, source.password(), target.password())) {
+                assertFalse(gated.output().contains(secret) || approved.output().contains(secret), "a secret in the CLI's output");
+                assertFalse(Files.readString(tmp.resolve("upgrade.state.json")).contains(secret), "a secret in the state file");
+            }
+        }
+    }
+}
