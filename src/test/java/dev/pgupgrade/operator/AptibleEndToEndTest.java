@@ -88,7 +88,11 @@ class AptibleEndToEndTest {
     }
 
     private PostgresUpgrade upgrade() {
-        PostgresUpgrade upgrade = Upgrades.aptible("16", null);
+        return upgrade("16");
+    }
+
+    private PostgresUpgrade upgrade(String targetMajor) {
+        PostgresUpgrade upgrade = Upgrades.aptible(targetMajor, null);
         upgrade.getMetadata().setName(NAME);
         upgrade.getMetadata().setNamespace(NS);
         upgrade.getSpec().getAptible().getApps().add(new AptibleAppSpec("shop-admin", "DATABASE_URL"));
@@ -136,6 +140,7 @@ class AptibleEndToEndTest {
             TransferSpec transfer = new TransferSpec();
             transfer.setStrategy(TransferSpec.Strategy.DUMPALL);
             upgrade.getSpec().setTransfer(transfer);
+            upgrade.getSpec().getAptible().setDeprovisionSource(true);
             client.resource(upgrade).create();
 
             // The gate: the rehearsal's estimate is there, nothing is down yet.
@@ -164,8 +169,10 @@ class AptibleEndToEndTest {
 
             assertEquals(Phase.Succeeded, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
             assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.Rehearsal, Phase.ProvisioningTarget, Phase.AwaitingApproval,
-                    Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Verifying, Phase.Repointing, Phase.ScalingUp, Phase.Analyzing),
-                    phases(done));
+                    Phase.ScalingDown, Phase.Dumping, Phase.Restoring, Phase.Verifying, Phase.Repointing, Phase.ScalingUp, Phase.Analyzing,
+                    Phase.DeprovisioningSource), phases(done));
+            assertFalse(aptible.database("shop-db").isPresent(), "deprovisioned last, as the spec asked");
+            assertTrue(aptible.orphanedBackups().size() >= 1, "Aptible keeps the source's final backup: " + aptible.orphanedBackups());
             assertTrue(done.getStatus().getSourceVersion().startsWith("12."), done.getStatus().getSourceVersion());
             assertTrue(done.getStatus().getTargetVersion().startsWith("16."), done.getStatus().getTargetVersion());
             assertEquals("True", Conditions.find(done.getStatus().getConditions(), Conditions.READY).getStatus());
@@ -215,7 +222,11 @@ class AptibleEndToEndTest {
 
     /** A lean upgrade for the failure paths: no schema check, rehearsal, verification or analyze. */
     private PostgresUpgrade lean() {
-        PostgresUpgrade upgrade = upgrade();
+        return lean("16");
+    }
+
+    private PostgresUpgrade lean(String targetMajor) {
+        PostgresUpgrade upgrade = upgrade(targetMajor);
         upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.PhaseToggle(false));
         upgrade.getSpec().setAnalyze(new dev.pgupgrade.api.PhaseToggle(false));
         dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
@@ -266,15 +277,20 @@ class AptibleEndToEndTest {
         source.execute("db", "create table t (id int)");
         tokenSecret();
         kubelet.beforeStep("dumping-1", () -> aptible.hangTunnel("shop-db"));
-        PostgresUpgrade done = runToEnd(lean());
+        // Target 15: the fake can take final backups of it (its pg_dumpall is 15), so the purge is seen.
+        PostgresUpgrade upgrade = lean("15");
+        upgrade.getSpec().getAptible().setPurgeOrphanedBackups(true);
+        PostgresUpgrade done = runToEnd(upgrade);
 
         assertEquals(Phase.RolledBack, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
         assertEquals(Phase.Dumping, done.getStatus().getFailedPhase());
         assertTrue(done.getStatus().getMessage().contains("the tunnel to shop-db did not come up within 10s"), done.getStatus().getMessage());
         assertTrue(aptible.calls().contains("apps:scale --app shop-web --environment shop-prod web --container-count 0"), aptible.calls()::toString);
         assertAppsAsBefore();
-        assertFalse(aptible.database("shop-db-16").isPresent(), "the target this upgrade created is deprovisioned");
+        assertFalse(aptible.database("shop-db-15").isPresent(), "the target this upgrade created is deprovisioned");
         assertTrue(done.getStatus().getTarget().getDeprovisioned());
+        assertTrue(aptible.calls().stream().anyMatch(c -> c.startsWith("backup:purge")), aptible.calls()::toString);
+        assertEquals(List.of(), aptible.orphanedBackups(), "its final backup is purged, as the spec asked");
         assertTrue(aptible.database("shop-db").isPresent(), "the source is never deprovisioned by a rollback");
     }
 
@@ -359,5 +375,34 @@ class AptibleEndToEndTest {
         assertEquals(3, scaleToZero.stream().filter(scaleToZero.get(0)::equals).count(), scaleToZero::toString);
         assertEquals(Map.of("web", 2, "worker", 1), aptible.containerCounts("shop-web"));
         assertEquals(aptible.database("shop-db-16").orElseThrow().url(), aptible.config("shop-web").get("DATABASE_URL"));
+    }
+
+    @Test
+    void aTargetHoldingDataIsNeverRestoredInto() throws Exception {
+        tokenSecret();
+        aptible.createDatabase("shop-db-16", "shop-prod", "16").execute("db", "create table invoices (id int)");
+        PostgresUpgrade done = runToEnd(lean());
+        assertEquals(Phase.Failed, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        assertEquals(Phase.Validating, done.getStatus().getFailedPhase());
+        assertTrue(done.getStatus().getMessage().contains("the target database shop-db-16 already exists and holds data (1 relations in database db)"),
+                done.getStatus().getMessage());
+        assertTrue(aptible.database("shop-db-16").isPresent(), "someone else's database is never deprovisioned");
+        assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("apps:scale") || c.startsWith("db:create")), aptible.calls()::toString);
+    }
+
+    @Test
+    void anExistingEmptyTargetIsAdoptedAndKeptOnRollback() throws Exception {
+        source.execute("db", "create table orders (id int primary key)");
+        tokenSecret();
+        aptible.createDatabase("shop-db-16", "shop-prod", "16");
+        kubelet.beforeStep("restoring-1", () -> aptible.hangTunnel("shop-db-16"));
+        PostgresUpgrade done = runToEnd(lean());
+        assertEquals(Phase.RolledBack, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
+        assertTrue(step(done, Phase.ProvisioningTarget).getMessage().startsWith("adopted the existing empty target shop-db-16"),
+                step(done, Phase.ProvisioningTarget)::getMessage);
+        assertFalse(done.getStatus().getTarget().getCreatedByUpgrade());
+        assertTrue(aptible.database("shop-db-16").isPresent(), "a target this upgrade did not create is left as it is");
+        assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("db:create") || c.startsWith("db:deprovision")), aptible.calls()::toString);
+        assertAppsAsBefore();
     }
 }
