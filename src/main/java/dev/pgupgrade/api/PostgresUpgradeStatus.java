@@ -25,6 +25,12 @@ public class PostgresUpgradeStatus {
     private TargetStatus target;
     /** What the rehearsal measured. */
     private EstimateStatus estimate;
+    /**
+     * The spec as it was when the downtime began (ScalingDown). From then on the upgrade works with
+     * this copy: a later change (possible where the CRD's CEL rule is not enforced) is refused, never
+     * half-applied to services already scaled down.
+     */
+    private PostgresUpgradeSpec acceptedSpec;
     /** The phase the upgrade failed in, when it failed. */
     private Phase failedPhase;
     private List<Condition> conditions = new ArrayList<>();
@@ -54,6 +60,8 @@ public class PostgresUpgradeStatus {
     public void setTarget(TargetStatus target) { this.target = target; }
     public EstimateStatus getEstimate() { return estimate; }
     public void setEstimate(EstimateStatus estimate) { this.estimate = estimate; }
+    public PostgresUpgradeSpec getAcceptedSpec() { return acceptedSpec; }
+    public void setAcceptedSpec(PostgresUpgradeSpec acceptedSpec) { this.acceptedSpec = acceptedSpec; }
     public Phase getFailedPhase() { return failedPhase; }
     public void setFailedPhase(Phase failedPhase) { this.failedPhase = failedPhase; }
     public List<Condition> getConditions() { return conditions; }

@@ -10,6 +10,8 @@ public final class Conditions {
     public static final String READY = "Ready";
     public static final String PROGRESSING = "Progressing";
     public static final String FAILED = "Failed";
+    /** Set when the spec changed after the downtime began: the change is not applied (see status.acceptedSpec). */
+    public static final String SPEC_CHANGE_REFUSED = "SpecChangeRefused";
 
     private Conditions() {
     }

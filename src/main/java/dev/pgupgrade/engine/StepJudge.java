@@ -60,6 +60,10 @@ public final class StepJudge {
         String sourceMajor = MajorVersion.fromVersionNum(result.sourceVersionNum());
         String targetMajor = result.targetVersionNum() == null ? wanted : MajorVersion.fromVersionNum(result.targetVersionNum());
         Optional<String> problem = VersionCheck.problem(wanted, sourceMajor, targetMajor);
+        if (problem.isEmpty() && result.targetUserData() != null && !result.targetUserData().isBlank()) {
+            problem = Optional.of("the target already holds user data (relations per database: " + result.targetUserData()
+                    + "); a restore would mix two databases: point spec.target at an empty server, or drop what it holds first");
+        }
         String target = result.targetVersion() != null ? "target PostgreSQL " + result.targetVersion()
                 : "target PostgreSQL " + wanted + " to be created";
         Verdict verdict = problem.map(Verdict::failed)

@@ -111,6 +111,7 @@ public final class UpgradeEngine {
         status.setFailedPhase(null);
         status.setCompletedAt(null);
         status.getServices().clear();
+        status.setAcceptedSpec(null);
         if (status.getTarget() != null) {
             status.getTarget().setDeprovisioned(null);
         }
@@ -119,11 +120,50 @@ public final class UpgradeEngine {
         return withConditions(status, upgrade, now);
     }
 
-    /** The same status with another message, e.g. what a phase is waiting for. */
+    /**
+     * The resource is being deleted. During the downtime with services touched, the way out is the
+     * rollback (the finalizer holds the deletion until it ends); anywhere else there is nothing to
+     * undo and the resource may go.
+     *
+     * @return the status to continue with (RollingBack), or empty when the deletion may proceed now
+     */
+    public java.util.Optional<PostgresUpgradeStatus> deleted(PostgresUpgrade upgrade, Instant now) {
+        PostgresUpgradeStatus current = upgrade.getStatus();
+        if (current == null || current.getPhase() == null) {
+            return java.util.Optional.empty();
+        }
+        Phase phase = current.getPhase();
+        if (phase == Phase.RollingBack || phase == Phase.ScalingUp) {
+            // the rollback must finish, and so must a scale-up: either way the apps end up running
+            return java.util.Optional.of(copy(current));
+        }
+        if (!phase.isDowntime() || !PhaseMachine.servicesTouched(current)) {
+            return java.util.Optional.empty();
+        }
+        PostgresUpgradeStatus status = copy(current);
+        status.setFailedPhase(phase);
+        status.setPhase(Phase.RollingBack);
+        status.setProgress(null);
+        status.setMessage("The PostgresUpgrade is being deleted during " + phase
+                + ": rolling back first (services back on the source) before it goes.");
+        return java.util.Optional.of(withConditions(status, upgrade, now));
+    }
+
+    /** The same status with another message, e.g. what a phase the driver works through itself is waiting for. */
     public PostgresUpgradeStatus waiting(PostgresUpgrade upgrade, String message, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         status.setMessage(status.getPhase() + ": " + message);
         openStep(status, now);
+        return withConditions(status, upgrade, now);
+    }
+
+    /**
+     * What a step is waiting for before it may start (a Secret, another upgrade, an approval). No step
+     * record is opened: that would read as "started" and let a restarted driver skip the wait.
+     */
+    public PostgresUpgradeStatus waitingToStart(PostgresUpgrade upgrade, String message, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        status.setMessage(status.getPhase() + ": " + message);
         return withConditions(status, upgrade, now);
     }
 
@@ -253,6 +293,9 @@ public final class UpgradeEngine {
         status.setProgress(null);
         Phase next = verdict.ok() ? PhaseMachine.next(phase, upgrade.getSpec()) : PhaseMachine.onFailure(phase, status);
         status.setPhase(next);
+        if (next == Phase.ScalingDown && status.getAcceptedSpec() == null) {
+            status.setAcceptedSpec(COPIER.convertValue(upgrade.getSpec(), dev.pgupgrade.api.PostgresUpgradeSpec.class));
+        }
         if (!verdict.ok()) {
             status.setFailedPhase(phase);
         }

@@ -5,6 +5,7 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.engine.Claims;
 import dev.pgupgrade.engine.PhaseOutcome;
 import dev.pgupgrade.engine.SpecValidator;
 import dev.pgupgrade.engine.UpgradeEngine;
@@ -17,7 +18,9 @@ import dev.pgupgrade.steps.StepSpec;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -43,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * every status write asks for a prompt requeue.
  */
 @ControllerConfiguration(name = PostgresUpgradeReconciler.NAME)
-public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
+public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, Cleaner<PostgresUpgrade> {
     public static final String NAME = "postgresupgrade";
     private static final Logger LOG = LoggerFactory.getLogger(PostgresUpgradeReconciler.class);
     static final Duration NEXT = Duration.ofMillis(200);
@@ -92,9 +95,54 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
             }
             return UpdateControl.noUpdate();  // a finished upgrade is left alone
         }
+        if (SpecFreeze.apply(upgrade)) {
+            // Changed after the downtime began (no CEL enforcement here): the accepted spec is used and the change is said once.
+            PostgresUpgradeStatus noted = SpecFreeze.refused(upgrade, now);
+            if (noted != null) {
+                LOG.warn("{}: the spec changed during {}; the change is refused", key(upgrade), phase);
+                events.record(upgrade, true, "SpecChangeRefused", noted.getMessage(), "spec change refused at generation "
+                        + upgrade.getMetadata().getGeneration(), now);
+                upgrade.setStatus(noted);
+                return UpdateControl.patchStatus(upgrade).rescheduleAfter(NEXT);
+            }
+        }
+        return advance(upgrade, context, now);
+    }
+
+    /**
+     * Deleting the resource mid-upgrade: the finalizer holds the deletion while services are down and
+     * the rollback brings them back (or a scale-up finishes), then lets it go. Status is written
+     * directly here: JOSDK does not patch it from a cleanup.
+     */
+    @Override
+    public DeleteControl cleanup(PostgresUpgrade upgrade, Context<PostgresUpgrade> context) {
+        Instant now = clock.instant();
+        var continuing = engine.deleted(upgrade, now);
+        if (continuing.isEmpty()) {
+            return DeleteControl.defaultDelete();
+        }
+        SpecFreeze.apply(upgrade);
+        UpdateControl<PostgresUpgrade> control;
+        if (continuing.get().getPhase() != upgrade.getStatus().getPhase()) {
+            control = transition(upgrade, continuing.get(), now);
+        } else {
+            control = advance(upgrade, context, now);
+        }
+        if (control.isPatchStatus()) {
+            PostgresUpgrade patch = new PostgresUpgrade();
+            patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(upgrade.getMetadata().getName())
+                    .withNamespace(upgrade.getMetadata().getNamespace()).build());
+            patch.setStatus(upgrade.getStatus());
+            client.resource(patch).patchStatus();
+        }
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(control.getScheduleDelay().orElse(POLL.toMillis()));
+    }
+
+    /** One step of progress in the current phase. */
+    private UpdateControl<PostgresUpgrade> advance(PostgresUpgrade upgrade, Context<PostgresUpgrade> context, Instant now) {
         PhaseWork work = engine.work(upgrade);
         if (work instanceof PhaseWork.RunStep run) {
-            return step(upgrade, run.step(), now);
+            return step(upgrade, run.step(), context, now);
         }
         if (work instanceof PhaseWork.ServiceWork serviceWork) {
             return services(upgrade, serviceWork.action(), now);
@@ -108,15 +156,20 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
         return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(((PhaseWork.Unsupported) work).reason()), now), now);
     }
 
-    private UpdateControl<PostgresUpgrade> step(PostgresUpgrade upgrade, StepSpec step, Instant now) {
+    private UpdateControl<PostgresUpgrade> step(PostgresUpgrade upgrade, StepSpec step, Context<PostgresUpgrade> context, Instant now) {
         if (!UpgradeEngine.isStarted(upgrade.getStatus(), step)) {
             if (step.phase() == Phase.Validating) {
+                var conflict = context == null ? java.util.Optional.<String>empty()
+                        : Claims.conflict(upgrade, context.getPrimaryCache().list(upgrade.getMetadata().getNamespace()).toList());
+                if (conflict.isPresent()) {
+                    return waitToStart(upgrade, conflict.get(), now, WAIT_FOR_SECRETS);
+                }
                 SecretChecks.Result checked = secrets.check(upgrade);
                 if (!checked.invalid().isEmpty()) {
                     return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Refused(String.join("; ", checked.invalid())), now), now);
                 }
                 if (!checked.missing().isEmpty()) {
-                    return waitFor(upgrade, "waiting for " + String.join("; ", checked.missing()), now, WAIT_FOR_SECRETS);
+                    return waitToStart(upgrade, "waiting for " + String.join("; ", checked.missing()), now, WAIT_FOR_SECRETS);
                 }
             }
             PostgresUpgradeStatus started = engine.stepStarted(upgrade, step, now);
@@ -195,7 +248,15 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade> {
 
     /** Status says what the phase is waiting for (written only when that changes). */
     private UpdateControl<PostgresUpgrade> waitFor(PostgresUpgrade upgrade, String what, Instant now, Duration again) {
-        PostgresUpgradeStatus waiting = engine.waiting(upgrade, what, now);
+        return wait(upgrade, engine.waiting(upgrade, what, now), again);
+    }
+
+    /** The same before a step may start: no step record is opened, so the wait is checked again next time. */
+    private UpdateControl<PostgresUpgrade> waitToStart(PostgresUpgrade upgrade, String what, Instant now, Duration again) {
+        return wait(upgrade, engine.waitingToStart(upgrade, what, now), again);
+    }
+
+    private UpdateControl<PostgresUpgrade> wait(PostgresUpgrade upgrade, PostgresUpgradeStatus waiting, Duration again) {
         if (Objects.equals(waiting.getMessage(), upgrade.getStatus().getMessage())) {
             return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(again);
         }

@@ -40,7 +40,8 @@ public record ScriptResult(
         List<ObservedService> services,
         String backupId,
         Long dumpMillis,
-        Long restoreMillis) {
+        Long restoreMillis,
+        String targetUserData) {
 
     /** One service of an Aptible app as {@code aptible apps} showed it, before anything was scaled. */
     @JsonIgnoreProperties(ignoreUnknown = true)

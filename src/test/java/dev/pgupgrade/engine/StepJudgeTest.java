@@ -54,7 +54,7 @@ class StepJudgeTest {
         ScriptResult build() {
             return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
                     null, null, errorCount, errorLines, roles, databasesBefore, bytes, durationMillis, databases, null,
-                    mode, tables, mismatchCount, mismatches, summaries, targetExists, null, null, null, backupId, dumpMillis, restoreMillis);
+                    mode, tables, mismatchCount, mismatches, summaries, targetExists, null, null, null, backupId, dumpMillis, restoreMillis, null);
         }
     }
 

@@ -49,14 +49,47 @@ class DirectUpgradeFailureTest {
     }
 
     @Test
-    void unexpectedRestoreErrorFailsWithTheMessage() throws Exception {
+    void aTargetHoldingUserDataIsRefusedBeforeAnythingIsDumped() throws Exception {
         try (PostgresServer target = PostgresServer.start("17")) {
-            // The target already has a table the dump creates: the restore reports "relation already exists".
             target.execute("postgres", "create table accounts (id int)");
-            UpgradeWorkspace.Result run = workspace(source13, target.url("postgres"), "17").run("17");
+            target.execute("postgres", "create extension if not exists citext");  // an extension's own objects are not user data
+            UpgradeWorkspace ws = workspace(source13, target.url("postgres"), "17");
+            UpgradeWorkspace.Result run = ws.run("17");
 
             assertEquals(ExitCodes.FAILED, run.exitCode(), run::toString);
             JsonNode status = run.resource().path("status");
+            assertEquals("Validating", status.path("failedPhase").asText());
+            assertTrue(status.path("message").asText().contains("the target already holds user data (relations per database: postgres: 1)"),
+                    status::toString);
+            assertTrue(run.stderr().contains("Validating   FAILED"), run.stderr());
+            assertFalse(Files.exists(ws.workDir().resolve("dump.sql")), "nothing was dumped");
+            // Running again does not retry by itself: the run already ended.
+            UpgradeWorkspace.Result again = workspace(source13, target.url("postgres"), "17").run("17");
+            assertEquals(ExitCodes.FAILED, again.exitCode());
+            assertTrue(again.stderr().contains("already ended"), again.stderr());
+        }
+    }
+
+    @Test
+    void unexpectedRestoreErrorFailsWithTheMessage() throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            UpgradeWorkspace ws = workspace(source13, target.url("postgres"), "17");
+            // Someone creates a table the dump also creates after Validating found the target empty.
+            var intruder = new dev.pgupgrade.local.LocalUpgradeDriver.Listener() {
+                @Override
+                public void phaseEnded(dev.pgupgrade.api.PostgresUpgradeStatus before, dev.pgupgrade.api.PostgresUpgradeStatus after) {
+                    if (after.getPhase() == dev.pgupgrade.api.Phase.Restoring) {
+                        try {
+                            target.execute("postgres", "create table accounts (id int)");
+                        } catch (java.sql.SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                }
+            };
+            var done = ws.drive("17", ws.state()::save, intruder).run();
+            JsonNode status = new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(done.getStatus());
+
             assertEquals("Failed", status.path("phase").asText());
             assertEquals("Restoring", status.path("failedPhase").asText());
             JsonNode restore = step(status, "Restoring");
@@ -65,14 +98,9 @@ class DirectUpgradeFailureTest {
             assertTrue(restore.path("errors").get(0).asText().contains("relation \"accounts\" already exists"), restore::toString);
             assertTrue(status.path("message").asText().contains("relation \"accounts\" already exists"), status::toString);
             assertTrue(status.path("message").asText().contains("partial restore"), "says what to do next: " + status);
-            assertTrue(run.stderr().contains("Restoring    FAILED"), run.stderr());
             assertEquals("False", condition(status, "Ready"));
             assertEquals("True", condition(status, "Failed"));
             assertEquals("RestoringFailed", conditionReason(status, "Failed"));
-            // Running again does not retry by itself: the run already ended.
-            UpgradeWorkspace.Result again = workspace(source13, target.url("postgres"), "17").run("17");
-            assertEquals(ExitCodes.FAILED, again.exitCode());
-            assertTrue(again.stderr().contains("already ended"), again.stderr());
         }
     }
 

@@ -78,7 +78,14 @@ class OperatorFailureTest {
              MockCluster cluster = new MockCluster().namespace(NS);
              LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).start()) {
             smallDataset(source);
-            target.execute("postgres", "create table accounts (id int)");  // the restore will collide with it
+            // Someone creates a table the dump also creates, after Validating found the target empty: the restore collides.
+            kubelet.beforeStep("restoring-1", () -> {
+                try {
+                    target.execute("postgres", "create table accounts (id int)");
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
             KubernetesClient client = cluster.client();
             wire(client, source, target);
             Operator operator = startOperator(client);

@@ -298,3 +298,22 @@ connection_user() { psql_at "$1" "$2" "select current_user"; }
 non_template_databases() {
   psql_at "$1" "$2" "select datname from pg_database where not datistemplate and datallowconn order by 1"
 }
+
+# user_relations URL WHAT: "db: N, db2: M" for every database of the server holding user relations
+# (tables, views, sequences... outside the catalogs, not created by an extension); empty when none.
+# A target that holds any is never restored into: the restore would mix two databases.
+user_relations() {
+  local url=$1 what=$2 db n report=()
+  while IFS= read -r db; do
+    [[ -n $db ]] || continue
+    n=$( ( use_url "$url" "$what"; export PGDATABASE=$db
+           psql -X -q -A -t -v ON_ERROR_STOP=1 -c "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'
+               and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+               and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')" ) 2>/dev/null ) \
+      || continue   # a database this role may not enter holds nothing it could restore over
+    ((n == 0)) || report+=("$db: $n")
+  done < <(non_template_databases "$url" "$what")
+  local IFS=,
+  printf '%s' "${report[*]}"
+}

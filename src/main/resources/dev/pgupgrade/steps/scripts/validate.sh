@@ -16,6 +16,7 @@ target_version=$(psql_at "$TARGET_URL" "the target server" "show server_version"
 target_user=$(connection_user "$TARGET_URL" "the target server")
 target_superuser=$(psql_at "$TARGET_URL" "the target server" "select rolsuper from pg_roles where rolname = current_user")
 non_template_databases "$TARGET_URL" "the target server" > "$WORK_DIR/target-databases.txt"
+held=$(user_relations "$TARGET_URL" "the target server")   # judged after the versions: a wrong server is the first thing to say
 
 result_num sourceVersionNum "$source_num"
 result_str sourceVersion "${source_version%% *}"
@@ -23,6 +24,7 @@ result_num targetVersionNum "$target_num"
 result_str targetVersion "${target_version%% *}"
 result_str targetUser "$target_user"
 result_str targetSuperuser "$target_superuser"
+result_str targetUserData "${held//,/, }"
 result_lines sourceDatabases "$WORK_DIR/source-databases.txt" 200
 result_lines targetDatabases "$WORK_DIR/target-databases.txt" 200
 succeed

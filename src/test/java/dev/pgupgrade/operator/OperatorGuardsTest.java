@@ -1,0 +1,186 @@
+package dev.pgupgrade.operator;
+
+import static dev.pgupgrade.operator.OperatorEndToEndTest.NS;
+import static dev.pgupgrade.operator.OperatorEndToEndTest.deployment;
+import static dev.pgupgrade.operator.OperatorEndToEndTest.secret;
+import static dev.pgupgrade.operator.OperatorEndToEndTest.service;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PhaseToggle;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.VerificationSpec;
+import dev.pgupgrade.engine.Conditions;
+import dev.pgupgrade.testing.LocalKubelet;
+import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.Upgrades;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The guards around a running upgrade, with the real Operator: deleting the resource mid-downtime
+ * rolls back first (finalizer); a second upgrade of the same database waits for the first; a spec
+ * changed after the downtime began is refused, not half-applied.
+ */
+class OperatorGuardsTest {
+    @TempDir
+    Path tmp;
+
+    private static PostgresUpgrade lean(String name) {
+        PostgresUpgrade upgrade = Upgrades.direct("17", null);
+        upgrade.getMetadata().setName(name);
+        upgrade.getMetadata().setNamespace(NS);
+        upgrade.getSpec().setServices(List.of(service("shop-api")));
+        upgrade.getSpec().setSchemaCheck(new PhaseToggle(false));
+        upgrade.getSpec().setAnalyze(new PhaseToggle(false));
+        VerificationSpec off = new VerificationSpec();
+        off.setMode(VerificationSpec.Mode.OFF);
+        upgrade.getSpec().setVerification(off);
+        return upgrade;
+    }
+
+    private static void wire(KubernetesClient client, PostgresServer source, PostgresServer target) throws Exception {
+        source.execute("postgres", "create table accounts (id int primary key)", "insert into accounts select generate_series(1, 300)");
+        secret(client, "source-db", "url", source.url("postgres"));
+        secret(client, "target-db", "url", target.url("postgres"));
+        secret(client, "shop-app", "DATABASE_URL", source.url("postgres"));
+        deployment(client, "shop-api", 3);
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(60, TimeUnit.SECONDS));
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void deletingTheResourceDuringTheDowntimeRollsBackBeforeItGoes() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
+            KubernetesClient client = cluster.client();
+            wire(client, source, target);
+            CountDownLatch deleted = new CountDownLatch(1);
+            kubelet.beforeStep("dumping-1", () -> {
+                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").delete();
+                deleted.countDown();
+            });
+            Operator operator = OperatorFailureTest.startOperator(client);
+            try {
+                client.resource(lean("deleted")).create();
+                await(deleted);
+                // held by the finalizer until the rollback has run
+                PostgresUpgrade rolledBack = cluster.await(NS, "deleted", u -> u.getStatus() != null
+                        && u.getStatus().getPhase() == Phase.RolledBack, 60);
+                assertNotNull(rolledBack.getMetadata().getDeletionTimestamp());
+                assertTrue(rolledBack.getStatus().getSteps().stream().anyMatch(s -> s.getPhase() == Phase.RollingBack));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").get() != null && System.nanoTime() < deadline) {
+                    Thread.sleep(200);
+                }
+                assertNull(client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").get(), "then it goes");
+                assertEquals(3, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
+                assertEquals(0, kubelet.lowestReplicas().get("Deployment/shop-api"), "it had been scaled down");
+                assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream().map(Event::getMessage)
+                        .anyMatch(m -> m.contains("being deleted during")));
+            } finally {
+                operator.stop();
+            }
+        }
+    }
+
+    @Test
+    void aSecondUpgradeOfTheSameDatabaseWaitsForTheFirst() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
+            KubernetesClient client = cluster.client();
+            wire(client, source, target);
+            CountDownLatch secondSeen = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            // hold the first in Dumping until the second has said why it waits
+            kubelet.beforeStep("dumping-1", () -> {
+                secondSeen.countDown();
+                await(release);
+            });
+            Operator operator = OperatorFailureTest.startOperator(client);
+            try {
+                client.resource(lean("first")).create();
+                await(secondSeen);
+                PostgresUpgrade second = lean("second");
+                second.getSpec().setServices(List.of());
+                client.resource(second).create();
+                PostgresUpgrade waiting = cluster.await(NS, "second", u -> u.getStatus() != null && u.getStatus().getMessage() != null
+                        && u.getStatus().getMessage().contains("waiting for PostgresUpgrade first"), 30);
+                assertTrue(waiting.getStatus().getMessage().contains("same database URL (Secret key source-db/url"), waiting.getStatus().getMessage());
+                assertEquals(Phase.Validating, waiting.getStatus().getPhase());
+                assertTrue(waiting.getStatus().getSteps().isEmpty(), "no step of the second was started");
+                release.countDown();
+
+                PostgresUpgrade first = OperatorFailureTest.awaitEnd(cluster, "first", 120);
+                assertEquals(Phase.Succeeded, first.getStatus().getPhase(), first.getStatus()::getMessage);
+                // then the second goes: its target now holds the first's restore, so it stops in Validating
+                PostgresUpgrade after = OperatorFailureTest.awaitEnd(cluster, "second", 120);
+                assertEquals(Phase.Failed, after.getStatus().getPhase());
+                assertEquals(Phase.Validating, after.getStatus().getFailedPhase());
+                assertTrue(after.getStatus().getMessage().contains("the target already holds user data"), after.getStatus().getMessage());
+            } finally {
+                release.countDown();
+                operator.stop();
+            }
+        }
+    }
+
+    @Test
+    void aSpecChangedAfterTheDowntimeBeganIsRefusedNotApplied() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
+            KubernetesClient client = cluster.client();
+            wire(client, source, target);
+            CountDownLatch changed = new CountDownLatch(1);
+            // The mock API server enforces no CEL rule, like an API server without CRD validation rules.
+            kubelet.beforeStep("restoring-1", () -> {
+                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("frozen").edit(u -> {
+                    u.getSpec().setServices(List.of());  // would leave shop-api at zero if it were applied
+                    return u;
+                });
+                changed.countDown();
+                try {
+                    Thread.sleep(1500);  // give the operator time to notice before the restore ends
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Operator operator = OperatorFailureTest.startOperator(client);
+            try {
+                client.resource(lean("frozen")).create();
+                await(changed);
+                PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, "frozen", 120);
+                assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
+                var refused = Conditions.find(done.getStatus().getConditions(), Conditions.SPEC_CHANGE_REFUSED);
+                assertNotNull(refused, "the refusal is a condition");
+                assertEquals("True", refused.getStatus());
+                assertEquals(3, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas(),
+                        "the accepted spec's service came back");
+                assertEquals(target.url("postgres"), OperatorEndToEndTest.secretValue(client, "shop-app", "DATABASE_URL"), "and was repointed");
+            } finally {
+                operator.stop();
+            }
+        }
+    }
+}
