@@ -78,6 +78,12 @@ public final class UpgradeEngine {
      */
     public PostgresUpgradeStatus servicesRecorded(PostgresUpgrade upgrade, java.util.List<dev.pgupgrade.api.ServiceStatus> observed, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        recordServices(status, observed);
+        openStep(status, now);
+        return status;
+    }
+
+    private static void recordServices(PostgresUpgradeStatus status, java.util.List<dev.pgupgrade.api.ServiceStatus> observed) {
         for (dev.pgupgrade.api.ServiceStatus seen : observed) {
             boolean known = status.getServices().stream()
                     .anyMatch(s -> s.getKind().equals(seen.getKind()) && s.getName().equals(seen.getName())
@@ -88,8 +94,6 @@ public final class UpgradeEngine {
                 status.getServices().add(record);
             }
         }
-        openStep(status, now);
-        return status;
     }
 
     /** Where the copy of a repointed service's previous URL is kept (a Secret's name, never the value). */
@@ -253,8 +257,9 @@ public final class UpgradeEngine {
         if (!verdict.ok()) {
             return phaseEnded(upgrade, new PhaseOutcome.Refused(verdict.message()), now);
         }
-        PostgresUpgrade recorded = withStatus(upgrade, servicesRecorded(upgrade, ResultFacts.services(((PhaseOutcome.Ran) outcome).result()), now));
-        PostgresUpgradeStatus status = recorded.getStatus();
+        // No record of the phase's own step is opened here: its intent is stored when it starts, like any step's.
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        recordServices(status, ResultFacts.services(((PhaseOutcome.Ran) outcome).result()));
         StepStatus record = stepRecord(status, step.name(), step.phase(), now);
         record.setState(StepState.Succeeded);
         record.setFinishedAt(timestamp(now));
@@ -415,14 +420,6 @@ public final class UpgradeEngine {
         }
         long millis = Duration.between(Instant.parse(startedAt), now).toMillis();
         return Math.max(0, millis) / 1000.0;
-    }
-
-    private static PostgresUpgrade withStatus(PostgresUpgrade upgrade, PostgresUpgradeStatus status) {
-        PostgresUpgrade copy = new PostgresUpgrade();
-        copy.setMetadata(upgrade.getMetadata());
-        copy.setSpec(upgrade.getSpec());
-        copy.setStatus(status);
-        return copy;
     }
 
     static PostgresUpgradeStatus copy(PostgresUpgradeStatus status) {

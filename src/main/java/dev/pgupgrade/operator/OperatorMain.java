@@ -31,6 +31,11 @@ public final class OperatorMain {
     }
 
     public static Operator start(KubernetesClient client, Options options) {
+        return start(client, options, CrashPoints.NONE);
+    }
+
+    /** With fault points for tests that kill the operator between a side effect and its status write. */
+    static Operator start(KubernetesClient client, Options options, CrashPoints crashPoints) {
         Operator operator = new Operator(o -> {
             o.withKubernetesClient(client)
                     .withUseSSAToPatchPrimaryResource(options.useSsa())
@@ -43,7 +48,7 @@ public final class OperatorMain {
                 o.withLeaderElectionConfiguration(election.build());
             }
         });
-        operator.register(new PostgresUpgradeReconciler(client, Clock.systemUTC()), c -> {
+        operator.register(new PostgresUpgradeReconciler(client, Clock.systemUTC(), crashPoints), c -> {
             if (options.namespaces().isEmpty()) {
                 c.watchingAllNamespaces();
             } else {

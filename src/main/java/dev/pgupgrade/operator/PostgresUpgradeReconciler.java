@@ -62,7 +62,14 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
     private final SecretChecks secrets;
     private final EventRecorder events;
 
+    private final CrashPoints crashPoints;
+
     public PostgresUpgradeReconciler(KubernetesClient client, Clock clock) {
+        this(client, clock, CrashPoints.NONE);
+    }
+
+    PostgresUpgradeReconciler(KubernetesClient client, Clock clock, CrashPoints crashPoints) {
+        this.crashPoints = crashPoints;
         this.client = client;
         this.clock = clock;
         this.services = new KubernetesServices(client);
@@ -266,6 +273,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
 
     /** Stores a new status, with an Event when the phase changed. */
     private UpdateControl<PostgresUpgrade> transition(PostgresUpgrade upgrade, PostgresUpgradeStatus next, Instant now) {
+        crashPoints.beforeStatusWrite(upgrade, next);
         PostgresUpgradeStatus previous = upgrade.getStatus();
         Phase from = previous == null ? null : previous.getPhase();
         if (from != next.getPhase()) {
