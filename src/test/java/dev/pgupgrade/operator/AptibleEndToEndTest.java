@@ -14,6 +14,7 @@ import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LocalKubelet;
+import dev.pgupgrade.testing.LogCapture;
 import dev.pgupgrade.testing.MockCluster;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Project;
@@ -129,7 +130,7 @@ class AptibleEndToEndTest {
         tokenSecret();
 
         Operator operator = OperatorFailureTest.startOperator(client);
-        try {
+        try (LogCapture log = new LogCapture()) {
             PostgresUpgrade upgrade = upgrade();
             RehearsalSpec rehearsal = new RehearsalSpec();
             rehearsal.setEnabled(true);
@@ -208,8 +209,23 @@ class AptibleEndToEndTest {
             // The token and the database passwords appear nowhere in the API.
             String everything = yaml(done) + client.batch().v1().jobs().inNamespace(NS).list().getItems().stream().map(this::yaml).collect(Collectors.joining())
                     + client.v1().events().inNamespace(NS).list().getItems().stream().map(this::yaml).collect(Collectors.joining());
+            String jobLogs;
+            try (var files = Files.walk(tmp.resolve("kubelet"))) {
+                jobLogs = files.filter(f -> f.toString().endsWith(".log")).map(f -> {
+                    try {
+                        return Files.readString(f);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }).collect(Collectors.joining("\n"));
+            }
+            assertTrue(jobLogs.contains("opening a tunnel to shop-db"), "the step logs were read");
+            assertTrue(log.lines().size() > 20, "the operator's log was captured");
+            String operatorLog = String.join("\n", log.lines());
             for (String secret : List.of(token, source.password(), targetPassword)) {
                 assertFalse(everything.contains(secret), "a secret in status, Jobs or Events");
+                assertFalse(jobLogs.contains(secret), "a secret in a Job's log");
+                assertFalse(operatorLog.contains(secret), "a secret in the operator's log");
             }
             for (Job job : client.batch().v1().jobs().inNamespace(NS).list().getItems()) {
                 OperatorEndToEndTest.assertRestricted(job);
