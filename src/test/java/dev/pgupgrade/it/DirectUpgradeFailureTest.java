@@ -123,6 +123,20 @@ class DirectUpgradeFailureTest {
     }
 
     @Test
+    void wrongCredentialsFailInValidatingWithoutEchoingThem() throws Exception {
+        UpgradeWorkspace ws = workspace(source13, target17.url("postgres", "Wrong-Pass-4711", "postgres"), "17");
+        UpgradeWorkspace.Result run = ws.run("17");
+
+        assertEquals(ExitCodes.FAILED, run.exitCode(), run::toString);
+        JsonNode status = run.resource().path("status");
+        assertEquals("Validating", status.path("failedPhase").asText());
+        assertTrue(status.path("message").asText().contains("password authentication failed for user \"postgres\""), status::toString);
+        assertFalse(run.stdout().contains("Wrong-Pass-4711") || run.stderr().contains("Wrong-Pass-4711"), "the password leaked");
+        assertFalse(Files.readString(ws.stateFile()).contains("Wrong-Pass-4711"), "the password is in the state file");
+        assertFalse(Files.exists(ws.workDir().resolve("dump.sql")), "nothing may be dumped");
+    }
+
+    @Test
     void wrongTargetVersionIsRefused() {
         UpgradeWorkspace.Result run = workspace(source13, target17.url("postgres"), "16").run("16");
 
