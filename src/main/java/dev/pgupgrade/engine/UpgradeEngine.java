@@ -396,7 +396,9 @@ public final class UpgradeEngine {
                 .filter(s -> s.getPhase() == status.getFailedPhase() && s.getState() == StepState.Failed)
                 .reduce((first, second) -> second).map(StepStatus::getMessage).orElse("see the step history");
         return "Rolled back after " + status.getFailedPhase() + " failed: " + cause
-                + ". The services run on the source again with their recorded replicas; the source was only read.";
+                + ". The services run on the source again with their recorded replicas; the source was only read."
+                + (status.getFailedPhase() == Phase.Restoring || status.getFailedPhase() == Phase.Verifying
+                    ? " The target may hold a partial restore: drop the databases and roles it restored before retrying." : "");
     }
 
     private static String successMessage(PostgresUpgradeStatus status, Instant now) {

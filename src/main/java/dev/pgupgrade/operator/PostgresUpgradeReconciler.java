@@ -198,7 +198,12 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(POLL);
         }
         if (progress instanceof StepProgress.Finished finished) {
-            return transition(upgrade, engine.stepEnded(upgrade, step, finished.outcome(), now), now);
+            PhaseOutcome.Ran ran = finished.outcome();
+            if (ran.result() == null && !step.rerunnable() && ran.problem() != null) {
+                // No result from a step that writes to the target: say that it is not run again by itself.
+                ran = new PhaseOutcome.Ran(ran.exitCode(), null, ran.problem() + "; this step writes to the target, so it is not started again by itself");
+            }
+            return transition(upgrade, engine.stepEnded(upgrade, step, ran, now), now);
         }
         StepProgress.Lost lost = (StepProgress.Lost) progress;
         if (step.rerunnable()) {

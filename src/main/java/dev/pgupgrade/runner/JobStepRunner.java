@@ -68,12 +68,15 @@ public final class JobStepRunner implements StepRunner {
         if (!failed && !succeeded) {
             return new StepProgress.Running(progressFromLog(namespace, name));
         }
+        // The deadline first: the killed pod may still be listed (exit 137, no result) when the Job is marked failed.
+        if (failed && ("DeadlineExceeded".equals(conditionReason(status, "Failed")) || "DeadlineExceeded".equals(conditionReason(status, "FailureTarget")))) {
+            return new StepProgress.Finished(new PhaseOutcome.Ran(1, null,
+                    "the step ran longer than its limit of " + step.timeout().toSeconds() + " s and was stopped (Job " + name + ")"));
+        }
         Optional<ContainerStateTerminated> terminated = terminatedStep(namespace, name);
         if (terminated.isEmpty()) {
-            String why = failed && "DeadlineExceeded".equals(conditionReason(status, "Failed"))
-                    ? "the step ran longer than its limit of " + step.timeout().toSeconds() + " s and was stopped (Job " + name + ")"
-                    : "Job " + name + " " + (failed ? "failed" : "ended") + " but its pod, which holds the result, is gone";
-            return new StepProgress.Finished(new PhaseOutcome.Ran(failed ? 1 : 0, null, why));
+            return new StepProgress.Finished(new PhaseOutcome.Ran(failed ? 1 : 0, null,
+                    "Job " + name + " " + (failed ? "failed" : "ended") + " but its pod, which holds the result, is gone"));
         }
         ContainerStateTerminated state = terminated.get();
         int exitCode = state.getExitCode() == null ? (failed ? 1 : 0) : state.getExitCode();
@@ -113,7 +116,8 @@ public final class JobStepRunner implements StepRunner {
         try {
             client.resource(object).create();
         } catch (KubernetesClientException e) {
-            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+            // A 409 is harmless only if the object is really there; otherwise it was not created: fail, JOSDK retries.
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT || client.resource(object).get() == null) {
                 throw e;
             }
         }

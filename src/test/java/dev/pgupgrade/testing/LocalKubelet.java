@@ -63,6 +63,21 @@ public final class LocalKubelet implements AutoCloseable {
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor();
     private final ExecutorService steps = Executors.newCachedThreadPool();
     private final Map<String, Runnable> beforeStep = new ConcurrentHashMap<>();
+    private final Map<String, Kill> kills = new ConcurrentHashMap<>();
+    /** How long a step runs before an injected kill: long enough to have started its work. */
+    static final Duration KILL_AFTER = Duration.ofMillis(300);
+
+    /** How the cluster ends a step's pod from outside, and what it leaves in the API. */
+    private enum Kill {
+        /** kubelet evicted the pod: Failed pod (reason Evicted, DisruptionTarget), container killed, Job BackoffLimitExceeded. */
+        EVICTED,
+        /** someone deleted the pod: it is gone, the Job counts it failed (backoffLimit 0): BackoffLimitExceeded. */
+        POD_DELETED,
+        /** activeDeadlineSeconds passed: the Job controller deleted the pod, Job Failed with reason DeadlineExceeded. */
+        DEADLINE_EXCEEDED,
+        /** the same, seen while the killed pod is still listed (it terminates before it is removed). */
+        DEADLINE_EXCEEDED_POD_LISTED
+    }
     private volatile Map<String, String> environment = Map.of();
 
     /** @param serverBinaries server binaries per major, standing in for the image's /usr/lib/postgresql/MAJOR/bin */
@@ -90,6 +105,32 @@ public final class LocalKubelet implements AutoCloseable {
     /** Runs {@code action} just before the Job of a step (its label, e.g. "verifying-1") starts: a fault from outside. */
     public LocalKubelet beforeStep(String step, Runnable action) {
         beforeStep.put(step, action);
+        return this;
+    }
+
+    /** The pod of a step's Job (its label, e.g. "dumping-1") is evicted mid-run: its container is killed (exit 137) without a result. */
+    public LocalKubelet evictDuring(String step) {
+        kills.put(step, Kill.EVICTED);
+        return this;
+    }
+
+    /** The pod of a step's Job is deleted mid-run: its process is killed and the pod is gone; the Job fails (backoffLimit 0). */
+    public LocalKubelet deletePodDuring(String step) {
+        kills.put(step, Kill.POD_DELETED);
+        return this;
+    }
+
+    /**
+     * A step's Job runs past its activeDeadlineSeconds (which the schema keeps at 60 s or more, too long to wait for):
+     * the Job controller kills the process, removes the pod and marks the Job Failed with reason DeadlineExceeded.
+     */
+    public LocalKubelet deadlineExceeded(String step) {
+        return deadlineExceeded(step, false);
+    }
+
+    /** As {@link #deadlineExceeded(String)}; with {@code podStillListed} the killed pod (exit 137, no result) is still in the API. */
+    public LocalKubelet deadlineExceeded(String step, boolean podStillListed) {
+        kills.put(step, podStillListed ? Kill.DEADLINE_EXCEEDED_POD_LISTED : Kill.DEADLINE_EXCEEDED);
         return this;
     }
 
@@ -166,6 +207,16 @@ public final class LocalKubelet implements AutoCloseable {
             Path scripts = scriptsOf(job);
             ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, new ApiSecrets(), environment, Clock.systemUTC());
             runner.start(step);
+            Kill kill = kills.remove(job.getMetadata().getLabels().get(StepResources.LABEL_STEP));
+            if (kill != null) {
+                long until = System.nanoTime() + KILL_AFTER.toNanos();
+                while (System.nanoTime() < until && runner.poll(step) instanceof StepProgress.Running) {
+                    Thread.sleep(20);
+                }
+                runner.stopAll();  // SIGKILL to the step and its children, as the container runtime does
+                killed(job, kill);
+                return;
+            }
             StepProgress progress = runner.poll(step);
             while (progress instanceof StepProgress.Running) {
                 Thread.sleep(100);
@@ -201,6 +252,39 @@ public final class LocalKubelet implements AutoCloseable {
             j.setStatus(new JobStatusBuilder().withSucceeded(ok ? 1 : null).withFailed(ok ? null : 1).withCompletionTime(ok ? now : null)
                     .withConditions(new JobConditionBuilder().withType(ok ? "Complete" : "Failed").withStatus("True")
                             .withReason(ok ? null : "BackoffLimitExceeded").build()).build());
+            return j;
+        });
+    }
+
+    /** What kubelet and the Job controller leave behind after killing a step's pod. */
+    private void killed(Job job, Kill kill) {
+        String jobName = job.getMetadata().getName();
+        String now = Instant.now().toString();
+        if (kill == Kill.EVICTED || kill == Kill.DEADLINE_EXCEEDED_POD_LISTED) {
+            boolean evicted = kill == Kill.EVICTED;
+            PodBuilder pod = new PodBuilder().withNewMetadata().withName(jobName + "-pod").withNamespace(namespace)
+                    .withLabels(Map.of("job-name", jobName, "batch.kubernetes.io/job-name", jobName)).withCreationTimestamp(now).endMetadata()
+                    .withSpec(job.getSpec().getTemplate().getSpec())
+                    .withNewStatus().withPhase("Failed")
+                        .withReason(evicted ? "Evicted" : null).withMessage(evicted ? "The node was low on resource: memory." : null)
+                        .addNewContainerStatus().withName("step").withNewState().withNewTerminated()
+                            .withExitCode(137).withReason("Error").withFinishedAt(now)
+                        .endTerminated().endState().endContainerStatus()
+                    .endStatus();
+            if (evicted) {
+                pod.editStatus().addNewCondition().withType("DisruptionTarget").withStatus("True").withReason("TerminationByKubelet")
+                        .withMessage("The node was low on resource: memory.").endCondition().endStatus();
+            }
+            client.pods().inNamespace(namespace).resource(pod.build()).create();
+        }
+        boolean deadline = kill == Kill.DEADLINE_EXCEEDED || kill == Kill.DEADLINE_EXCEEDED_POD_LISTED;
+        String reason = deadline ? "DeadlineExceeded" : "BackoffLimitExceeded";
+        String message = deadline ? "Job was active longer than specified deadline" : "Job has reached the specified backoff limit";
+        client.batch().v1().jobs().inNamespace(namespace).withName(jobName).editStatus(j -> {
+            // Since Kubernetes 1.31 the Job controller sets FailureTarget first, then Failed once the pod is terminal.
+            j.setStatus(new JobStatusBuilder().withFailed(1).withActive(0).withConditions(
+                    new JobConditionBuilder().withType("FailureTarget").withStatus("True").withReason(reason).withMessage(message).build(),
+                    new JobConditionBuilder().withType("Failed").withStatus("True").withReason(reason).withMessage(message).build()).build());
             return j;
         });
     }
