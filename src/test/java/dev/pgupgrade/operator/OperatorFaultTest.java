@@ -100,15 +100,7 @@ class OperatorFaultTest {
     }
 
     private static PostgresUpgrade upgrade(String name) {
-        PostgresUpgrade upgrade = Upgrades.direct("17", null);
-        upgrade.getMetadata().setName(name);
-        upgrade.getMetadata().setNamespace(NS);
-        upgrade.getSpec().setServices(List.of(service("shop-api")));
-        upgrade.getSpec().setSchemaCheck(new PhaseToggle(false));
-        upgrade.getSpec().setAnalyze(new PhaseToggle(false));
-        VerificationSpec verification = new VerificationSpec();
-        verification.setMode(VerificationSpec.Mode.OFF);
-        upgrade.getSpec().setVerification(verification);
+        PostgresUpgrade upgrade = Upgrades.leanDirect(name, NS);
         upgrade.getSpec().setStepTimeoutSeconds(60L);  // the schema's minimum; deadlines are simulated, not waited for
         return upgrade;
     }

@@ -39,16 +39,7 @@ class OperatorGuardsTest {
     Path tmp;
 
     private static PostgresUpgrade lean(String name) {
-        PostgresUpgrade upgrade = Upgrades.direct("17", null);
-        upgrade.getMetadata().setName(name);
-        upgrade.getMetadata().setNamespace(NS);
-        upgrade.getSpec().setServices(List.of(service("shop-api")));
-        upgrade.getSpec().setSchemaCheck(new PhaseToggle(false));
-        upgrade.getSpec().setAnalyze(new PhaseToggle(false));
-        VerificationSpec off = new VerificationSpec();
-        off.setMode(VerificationSpec.Mode.OFF);
-        upgrade.getSpec().setVerification(off);
-        return upgrade;
+        return Upgrades.leanDirect(name, NS);
     }
 
     private static void wire(KubernetesClient client, PostgresServer source, PostgresServer target) throws Exception {

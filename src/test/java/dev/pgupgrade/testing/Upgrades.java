@@ -33,6 +33,27 @@ public final class Upgrades {
     }
 
     /**
+     * A direct upgrade to 17 named {@code name} in {@code namespace} with Deployment shop-api, and only
+     * the phases a fault test needs (no schema check, verification or analyze).
+     */
+    public static PostgresUpgrade leanDirect(String name, String namespace) {
+        PostgresUpgrade upgrade = direct("17", null);
+        upgrade.getMetadata().setName(name);
+        upgrade.getMetadata().setNamespace(namespace);
+        dev.pgupgrade.api.ServiceSpec api = new dev.pgupgrade.api.ServiceSpec();
+        api.setKind("Deployment");
+        api.setName("shop-api");
+        api.setUrlSecretRef(new SecretKeyRef("shop-app", "DATABASE_URL"));
+        upgrade.getSpec().setServices(new java.util.ArrayList<>(java.util.List.of(api)));
+        upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.PhaseToggle(false));
+        upgrade.getSpec().setAnalyze(new dev.pgupgrade.api.PhaseToggle(false));
+        dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
+        off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);
+        upgrade.getSpec().setVerification(off);
+        return upgrade;
+    }
+
+    /**
      * An Aptible upgrade "shop-db" of database shop-db (environment shop-prod) into a new shop-db-16,
      * for app shop-web (DATABASE_URL), token in Secret aptible/token.
      */

@@ -28,24 +28,28 @@ _permanent() {
   grep -qiE 'unauthorized|invalid[_ ]token|forbidden|could not find|not found|no such|invalid|must be|already (exists|taken|in use)|is not a|unsupported|not supported|unknown' "$_APTIBLE_ERR"
 }
 
+# _may_retry WHAT WHY PERMANENT: after a failed attempt, whether to try again; if so, says so and
+# waits the backoff. Reads and advances the caller's _attempt and _delay (bash's dynamic scope).
+_may_retry() {
+  local max=${APTIBLE_RETRIES:-4}
+  if ((_attempt >= max)) || $3; then
+    return 1
+  fi
+  echo "pgupgrade: $1 failed ($2); attempt $((_attempt + 1)) of $max in ${_delay}s" >&2
+  sleep "$_delay"
+  _attempt=$((_attempt + 1))
+  _delay=$(awk -v d="$_delay" 'BEGIN { print d * 2 }')
+}
+
 # aptible_call ARGS...: runs the CLI, retrying failures that may be transient (API timeouts, 5xx)
 # with exponential backoff. Only for calls that are safe to repeat: reads, apps:scale, config:set.
 # stdout is the CLI's; stderr is kept aside (aptible_error).
 aptible_call() {
-  local attempt=1 max=${APTIBLE_RETRIES:-4} delay=${APTIBLE_RETRY_DELAY_SECONDS:-3} rc
-  while true; do
-    if aptible "$@" 2> "$_APTIBLE_ERR"; then
-      return 0
-    else
-      rc=$?
-    fi
-    if ((attempt >= max)) || _permanent; then
-      return "$rc"
-    fi
-    echo "pgupgrade: aptible $1 failed (exit code $rc: $(aptible_error)); attempt $((attempt + 1)) of $max in ${delay}s" >&2
-    sleep "$delay"
-    attempt=$((attempt + 1))
-    delay=$(awk -v d="$delay" 'BEGIN { print d * 2 }')
+  local _attempt=1 _delay=${APTIBLE_RETRY_DELAY_SECONDS:-3} rc permanent
+  until aptible "$@" 2> "$_APTIBLE_ERR"; do
+    rc=$?
+    permanent=false; _permanent && permanent=true
+    _may_retry "aptible $1" "exit code $rc: $(aptible_error)" "$permanent" || return "$rc"
   done
 }
 
@@ -203,7 +207,7 @@ target_contents() {
 # runbook's flags. A failed create is retried only when the database really does not exist (an API
 # timeout may come after the fact), so a retry never makes a second one.
 create_database() {
-  local handle=$1 environment=$2 major=$3 disk=$4 container=${5:-} attempt=1 max=${APTIBLE_RETRIES:-4} delay=${APTIBLE_RETRY_DELAY_SECONDS:-3}
+  local handle=$1 environment=$2 major=$3 disk=$4 container=${5:-} _attempt=1 _delay=${APTIBLE_RETRY_DELAY_SECONDS:-3}
   local args=(db:create "$handle" --type postgresql --version "$major" --environment "$environment" --disk-size "$disk")
   [[ -z $container ]] || args+=(--container-size "$container")
   stage "creating $handle: PostgreSQL $major, ${disk} GB${container:+, ${container} MB} (aptible db:create)"
@@ -211,12 +215,6 @@ create_database() {
   until aptible "${args[@]}" > /dev/null 2> "$_APTIBLE_ERR"; do
     why=$(aptible_error); permanent=false; _permanent && permanent=true
     database_exists "$handle" "$environment" && return 0
-    if ((attempt >= max)) || $permanent; then
-      die "aptible db:create $handle failed: $why"
-    fi
-    echo "pgupgrade: aptible db:create failed ($why); attempt $((attempt + 1)) of $max in ${delay}s" >&2
-    sleep "$delay"
-    attempt=$((attempt + 1))
-    delay=$(awk -v d="$delay" 'BEGIN { print d * 2 }')
+    _may_retry "aptible db:create" "$why" "$permanent" || die "aptible db:create $handle failed: $why"
   done
 }
