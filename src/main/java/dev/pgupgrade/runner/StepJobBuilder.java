@@ -51,17 +51,22 @@ public final class StepJobBuilder {
 
     /**
      * The toolbox image for platform aptible (operator/toolbox/Dockerfile): the official postgres image
-     * of a major plus the aptible CLI, tagged with the major.
+     * of a major plus the aptible CLI, tagged with the major. Where it is mirrored, the operator's
+     * environment says so (PGUPGRADE_TOOLBOX_IMAGE, the chart's toolboxImage.repository).
      */
     public static final String TOOLBOX_IMAGE = "ghcr.io/pgupgrade/toolbox";
 
     public static String image(PostgresUpgrade upgrade) {
+        return image(upgrade, System.getenv().getOrDefault("PGUPGRADE_TOOLBOX_IMAGE", TOOLBOX_IMAGE));
+    }
+
+    static String image(PostgresUpgrade upgrade, String toolboxRepository) {
         String image = upgrade.getSpec().getImage();
         String major = upgrade.getSpec().getTarget().getVersion();
         if (image != null && !image.isBlank()) {
             return image;
         }
-        return upgrade.getSpec().getPlatform() == dev.pgupgrade.api.Platform.APTIBLE ? TOOLBOX_IMAGE + ":" + major : "postgres:" + major;
+        return upgrade.getSpec().getPlatform() == dev.pgupgrade.api.Platform.APTIBLE ? toolboxRepository + ":" + major : "postgres:" + major;
     }
 
     /** Steps that share the dump (or, in a rehearsal, hold one) use the claim; the others get an emptyDir. */
