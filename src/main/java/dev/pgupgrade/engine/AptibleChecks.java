@@ -60,6 +60,12 @@ final class AptibleChecks {
                 problems.add("spec.target.handle: must differ from spec.source.handle (the target is a new database)");
             }
         }
+        if (aptible != null && AptibleSpec.deprovisionsSource(aptible)
+                && (dev.pgupgrade.api.VerificationSpec.mode(spec.getVerification()) == dev.pgupgrade.api.VerificationSpec.Mode.OFF
+                    || dev.pgupgrade.api.VerificationSpec.warnOnly(spec.getVerification()))) {
+            problems.add("spec.aptible.deprovisionSource: needs spec.verification on, with onMismatch fail: the source is only"
+                    + " deprovisioned after the target was proven equal to it");
+        }
         if (!spec.getServices().isEmpty()) {
             problems.add("spec.services: Kubernetes workloads are for platform direct; list Aptible apps in spec.aptible.apps");
         }

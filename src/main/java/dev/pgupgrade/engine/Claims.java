@@ -21,11 +21,16 @@ public final class Claims {
     private Claims() {
     }
 
-    /** Why {@code self} must wait, or empty: the earliest active upgrade among {@code others} sharing something with it. */
+    /**
+     * Why {@code self} must wait, or empty: an active upgrade among {@code others} sharing something
+     * with it that is older, or already past Validating (a retried older upgrade never barges into a
+     * newer one's downtime). {@code others} should span every namespace where claims are global
+     * (Aptible databases and apps belong to the account, not to a namespace).
+     */
     public static Optional<String> conflict(PostgresUpgrade self, Collection<PostgresUpgrade> others) {
         Map<String, String> mine = claims(self);
         return others.stream()
-                .filter(o -> !sameResource(o, self) && active(o) && before(o, self))
+                .filter(o -> !sameResource(o, self) && active(o) && (before(o, self) || pastValidating(o)))
                 .sorted(ORDER)
                 .flatMap(o -> {
                     Map<String, String> theirs = claims(o);
@@ -54,17 +59,23 @@ public final class Claims {
                 }
             }
         } else {
+            // Secrets and workloads are namespaced: the same names in two namespaces are different things
+            String ns = upgrade.getMetadata().getNamespace() + "/";
             if (spec.getSource().getUrlSecretRef() != null) {
-                claims.put("url:" + spec.getSource().getUrlSecretRef(), "database URL (Secret key " + spec.getSource().getUrlSecretRef() + ")");
+                claims.put("url:" + ns + spec.getSource().getUrlSecretRef(), "database URL (Secret key " + spec.getSource().getUrlSecretRef() + ")");
             }
             if (spec.getTarget().getUrlSecretRef() != null) {
-                claims.put("url:" + spec.getTarget().getUrlSecretRef(), "database URL (Secret key " + spec.getTarget().getUrlSecretRef() + ")");
+                claims.put("url:" + ns + spec.getTarget().getUrlSecretRef(), "database URL (Secret key " + spec.getTarget().getUrlSecretRef() + ")");
             }
             for (ServiceSpec service : spec.getServices()) {
-                claims.put("workload:" + service.getKind() + "/" + service.getName(), service.getKind() + " " + service.getName());
+                claims.put("workload:" + ns + service.getKind() + "/" + service.getName(), service.getKind() + " " + service.getName());
             }
         }
         return claims;
+    }
+
+    private static boolean pastValidating(PostgresUpgrade upgrade) {
+        return upgrade.getStatus() != null && upgrade.getStatus().getPhase() != null && upgrade.getStatus().getPhase() != dev.pgupgrade.api.Phase.Validating;
     }
 
     private static boolean active(PostgresUpgrade upgrade) {

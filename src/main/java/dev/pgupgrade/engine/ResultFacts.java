@@ -21,9 +21,15 @@ final class ResultFacts {
                 if (ok && result.targetExists() != null) {
                     // The intent of ProvisioningTarget, stored before it runs db:create. Once this upgrade
                     // created the target, it stays "ours" across retries.
-                    TargetStatus target = status.getTarget() == null ? new TargetStatus() : status.getTarget();
+                    TargetStatus previous = status.getTarget();
+                    boolean sameHandle = previous != null && spec.getTarget().getHandle().equals(previous.getHandle());
+                    // Absent: ProvisioningTarget will create it. Present: ours only if an earlier attempt
+                    // created it under this handle and it was not deprovisioned since (a database
+                    // re-created by hand under the same name is someone else's).
+                    boolean ours = !result.targetExists() || (sameHandle && Boolean.TRUE.equals(previous.getCreatedByUpgrade())
+                            && !Boolean.TRUE.equals(previous.getDeprovisioned()));
+                    TargetStatus target = new TargetStatus();
                     target.setHandle(spec.getTarget().getHandle());
-                    boolean ours = Boolean.TRUE.equals(target.getCreatedByUpgrade()) || !result.targetExists();
                     target.setCreatedByUpgrade(ours);
                     status.setTarget(target);
                 }

@@ -111,14 +111,16 @@ public final class UpgradeEngine {
     public PostgresUpgradeStatus retried(PostgresUpgrade upgrade, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         status.setAttempt((status.getAttempt() == null ? 1 : status.getAttempt()) + 1);
+        // The recorded counts go, unless the last rollback did not finish: then the services may still be at
+        // zero, and only these records know what they ran (a new inventory would record the zeros; it never
+        // replaces a record).
+        if (status.getFailedPhase() != Phase.RollingBack) {
+            status.getServices().clear();
+        }
         status.setPhase(PhaseMachine.first());
         status.setFailedPhase(null);
         status.setCompletedAt(null);
-        status.getServices().clear();
         status.setAcceptedSpec(null);
-        if (status.getTarget() != null) {
-            status.getTarget().setDeprovisioned(null);
-        }
         status.setObservedGeneration(upgrade.getMetadata().getGeneration());
         status.setMessage("Retrying (attempt " + status.getAttempt() + ") after the spec changed. " + describe(PhaseMachine.first(), upgrade));
         return withConditions(status, upgrade, now);
@@ -151,6 +153,18 @@ public final class UpgradeEngine {
         status.setMessage("The PostgresUpgrade is being deleted during " + phase
                 + ": rolling back first (services back on the source) before it goes.");
         return java.util.Optional.of(withConditions(status, upgrade, now));
+    }
+
+    /**
+     * The spec changed before the downtime began (say during a long AwaitingApproval): what was
+     * checked no longer holds, so the upgrade starts over at Validating as a new attempt. Nothing
+     * was scaled, repointed or restored yet.
+     */
+    public PostgresUpgradeStatus restartedForNewSpec(PostgresUpgrade upgrade, Phase was, Instant now) {
+        PostgresUpgradeStatus status = retried(upgrade, now);
+        status.setMessage("The spec changed during " + was + ", before any downtime: validating it again (attempt "
+                + status.getAttempt() + "). " + describe(PhaseMachine.first(), upgrade));
+        return withConditions(status, upgrade, now);
     }
 
     /** The same status with another message, e.g. what a phase the driver works through itself is waiting for. */
@@ -341,7 +355,8 @@ public final class UpgradeEngine {
             case Rehearsal -> "Rehearsal: restoring a backup into temporary databases to time the dump and the restore";
             case ProvisioningTarget -> "ProvisioningTarget: creating the target database (or adopting an existing empty one)";
             case AwaitingApproval -> "AwaitingApproval: nothing is down yet; set the annotation " + dev.pgupgrade.api.ApprovalSpec.ANNOTATION
-                    + "=true to start the downtime" + estimate(upgrade.getStatus());
+                    + "=" + (upgrade.getStatus() == null || upgrade.getStatus().getAttempt() == null ? 1 : upgrade.getStatus().getAttempt())
+                    + " to start the downtime" + estimate(upgrade.getStatus());
             case DeprovisioningSource -> "DeprovisioningSource: deprovisioning the source database, as the spec asks";
             case ScalingDown -> "ScalingDown: recording the services' replicas and scaling them to zero";
             case Dumping -> "Dumping: pg_dumpall of the source";

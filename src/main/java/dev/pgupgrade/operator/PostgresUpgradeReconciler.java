@@ -102,6 +102,13 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             }
             return UpdateControl.noUpdate();  // a finished upgrade is left alone
         }
+        if (!phase.isDowntime() && phase.ordinal() < Phase.ScalingDown.ordinal() && generationChanged(upgrade)
+                && !upgrade.getStatus().getSteps().isEmpty()) {
+            // What Validating (and the rehearsal, the provisioning) checked was another spec: check this one.
+            List<String> problems = problems(upgrade);
+            return transition(upgrade, problems.isEmpty() ? engine.restartedForNewSpec(upgrade, phase, now)
+                    : engine.rejected(upgrade, problems, now), now);
+        }
         if (SpecFreeze.apply(upgrade)) {
             // Changed after the downtime began (no CEL enforcement here): the accepted spec is used and the change is said once.
             PostgresUpgradeStatus noted = SpecFreeze.refused(upgrade, now);
@@ -166,8 +173,9 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
     private UpdateControl<PostgresUpgrade> step(PostgresUpgrade upgrade, StepSpec step, Context<PostgresUpgrade> context, Instant now) {
         if (!UpgradeEngine.isStarted(upgrade.getStatus(), step)) {
             if (step.phase() == Phase.Validating) {
+                // every watched namespace: an Aptible database or app may be named from any of them
                 var conflict = context == null ? java.util.Optional.<String>empty()
-                        : Claims.conflict(upgrade, context.getPrimaryCache().list(upgrade.getMetadata().getNamespace()).toList());
+                        : Claims.conflict(upgrade, context.getPrimaryCache().list().toList());
                 if (conflict.isPresent()) {
                     return waitToStart(upgrade, conflict.get(), now, WAIT_FOR_SECRETS);
                 }
@@ -238,14 +246,17 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
      * a human (or a GitOps commit) sets the annotation after reading the estimate.
      */
     private UpdateControl<PostgresUpgrade> approval(PostgresUpgrade upgrade, Instant now) {
+        // The approval names the attempt it is for: an approval left on the resource never waves a retry
+        // (with a new spec and a new estimate nobody has read) into its downtime.
+        String attempt = String.valueOf(upgrade.getStatus().getAttempt());
         var annotations = upgrade.getMetadata().getAnnotations();
-        if (annotations != null && "true".equals(annotations.get(ApprovalSpec.ANNOTATION))) {
+        if (annotations != null && attempt.equals(annotations.get(ApprovalSpec.ANNOTATION))) {
             return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Completed(
-                    "approved (annotation " + ApprovalSpec.ANNOTATION + ")"), now), now);
+                    "approved (annotation " + ApprovalSpec.ANNOTATION + "=" + attempt + ")"), now), now);
         }
         return waitFor(upgrade, "waiting for approval; nothing is down yet" + UpgradeEngine.estimate(upgrade.getStatus())
-                + ": kubectl annotate pgu " + upgrade.getMetadata().getName() + " " + ApprovalSpec.ANNOTATION + "=true to start the downtime",
-                now, APPROVAL_POLL);
+                + ": kubectl annotate --overwrite pgu " + upgrade.getMetadata().getName() + " " + ApprovalSpec.ANNOTATION + "=" + attempt
+                + " to start the downtime of attempt " + attempt, now, APPROVAL_POLL);
     }
 
     /** Progress is written at most every {@link #PROGRESS_EVERY}: it is for humans, not worth an API write per poll. */

@@ -133,6 +133,8 @@ public final class AptiblePlatform implements UpgradePlatform {
         PostgresUpgradeStatus status = upgrade.getStatus();
         String base = upgrade.getMetadata().getName() + "-rh" + (status.getAttempt() == null ? 1 : status.getAttempt());
         Map<String, EnvValue> env = new HashMap<>(provisioning(spec));
+        env.put("REHEARSAL_PREFIX", EnvValue.of(upgrade.getMetadata().getName() + "-rh"));
+        env.put("UPGRADE_STARTED_AT", EnvValue.of(String.valueOf(status.getStartedAt())));
         env.put("REHEARSAL_SOURCE_HANDLE", EnvValue.of(base + "-src"));
         env.put("REHEARSAL_TARGET_HANDLE", EnvValue.of(base + "-dst"));
         String backup = spec.getRehearsal() == null ? null : spec.getRehearsal().getBackupId();
@@ -158,8 +160,11 @@ public final class AptiblePlatform implements UpgradePlatform {
         Map<String, EnvValue> env = new HashMap<>(recordedCounts(status));
         env.putAll(apps(spec));
         env.put("RESTORE_CONFIG", EnvValue.of(started(status, Phase.Repointing) ? "1" : "0"));
+        // ours: recorded as created by this upgrade, for this very handle, and provisioned in this attempt
         boolean ours = status.getTarget() != null && Boolean.TRUE.equals(status.getTarget().getCreatedByUpgrade())
+                && spec.getTarget().getHandle().equals(status.getTarget().getHandle())
                 && started(status, Phase.ProvisioningTarget);
+        env.put("UPGRADE_STARTED_AT", EnvValue.of(String.valueOf(status.getStartedAt())));
         env.put("DEPROVISION_TARGET", EnvValue.of(ours ? "1" : "0"));
         env.put("PURGE_ORPHANED_BACKUPS", EnvValue.of(AptibleSpec.purgesBackups(spec.getAptible()) ? "1" : "0"));
         return env;

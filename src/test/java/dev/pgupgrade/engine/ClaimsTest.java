@@ -62,4 +62,26 @@ class ClaimsTest {
         other.getSpec().getTarget().setUrlSecretRef(new SecretKeyRef("billing-new", "url"));
         assertEquals(Optional.empty(), Claims.conflict(other, List.of(direct)));
     }
+
+    @Test
+    void aRetriedOlderUpgradeNeverBargesIntoANewerOnesDowntime() {
+        PostgresUpgrade older = aptible("older", "2026-11-23T10:00:00Z", "shop-db", "shop-db-16", "shop-web");
+        PostgresUpgrade newer = aptible("newer", "2026-11-23T11:00:00Z", "shop-db", "shop-db-17", "shop-web");
+        PostgresUpgradeStatus downtime = new PostgresUpgradeStatus();
+        downtime.setPhase(Phase.Restoring);
+        newer.setStatus(downtime);
+        assertTrue(Claims.conflict(older, List.of(newer)).orElseThrow().contains("waiting for PostgresUpgrade newer"));
+    }
+
+    @Test
+    void aptibleClaimsSpanNamespacesDirectOnesDoNot() {
+        PostgresUpgrade a = aptible("a", "2026-11-23T10:00:00Z", "shop-db", "shop-db-16");
+        PostgresUpgrade b = aptible("b", "2026-11-23T10:01:00Z", "shop-db", "other-16");
+        b.getMetadata().setNamespace("team-b");
+        assertTrue(Claims.conflict(b, List.of(a)).isPresent(), "the same Aptible database, from another namespace");
+        PostgresUpgrade x = named(Upgrades.direct("17", 1L), "x", "2026-11-23T09:00:00Z");
+        PostgresUpgrade y = named(Upgrades.direct("17", 1L), "y", "2026-11-23T09:30:00Z");
+        y.getMetadata().setNamespace("team-b");
+        assertEquals(Optional.empty(), Claims.conflict(y, List.of(x)), "Secret source-db/url of another namespace is another Secret");
+    }
 }

@@ -162,7 +162,7 @@ class AptibleEndToEndTest {
             client.resources(PostgresUpgrade.class).inNamespace(NS).withName(NAME)
                     .edit(u -> {
                         Map<String, String> annotations = new HashMap<>(u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
-                        annotations.put(ApprovalSpec.ANNOTATION, "true");
+                        annotations.put(ApprovalSpec.ANNOTATION, "1");  // the attempt it approves
                         u.getMetadata().setAnnotations(annotations);
                         return u;
                     });

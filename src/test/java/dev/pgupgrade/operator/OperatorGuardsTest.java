@@ -174,4 +174,52 @@ class OperatorGuardsTest {
             }
         }
     }
+
+    @Test
+    void aSpecChangedBeforeTheDowntimeIsValidatedAgainAndAnOldApprovalDoesNotCarryOver() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
+            KubernetesClient client = cluster.client();
+            wire(client, source, target);
+            Operator operator = OperatorFailureTest.startOperator(client);
+            try {
+                PostgresUpgrade upgrade = lean("gated");
+                dev.pgupgrade.api.ApprovalSpec approval = new dev.pgupgrade.api.ApprovalSpec();
+                approval.setRequired(true);
+                upgrade.getSpec().setApproval(approval);
+                client.resource(upgrade).create();
+                cluster.await(NS, "gated", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
+                annotate(client, "gated", "1");
+                // ...but before the operator acts on it, someone edits the spec: what was validated is gone
+                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").edit(u -> {
+                    u.getSpec().setStepTimeoutSeconds(3600L);
+                    return u;
+                });
+                PostgresUpgrade again = cluster.await(NS, "gated", u -> u.getStatus().getAttempt() == 2
+                        && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
+                assertTrue(again.getStatus().getSteps().stream().anyMatch(s -> "validating-2".equals(s.getName())), "validated again");
+                assertTrue(again.getStatus().getMessage().contains("approved=2"), again.getStatus().getMessage());
+                Thread.sleep(1500);
+                assertEquals(Phase.AwaitingApproval, client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").get()
+                        .getStatus().getPhase(), "attempt 1's approval does not open attempt 2's downtime");
+                assertEquals(3, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
+                annotate(client, "gated", "2");
+                PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, "gated", 120);
+                assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
+            } finally {
+                operator.stop();
+            }
+        }
+    }
+
+    private static void annotate(KubernetesClient client, String name, String value) {
+        client.resources(PostgresUpgrade.class).inNamespace(NS).withName(name).edit(u -> {
+            java.util.Map<String, String> annotations = new java.util.HashMap<>(u.getMetadata().getAnnotations() == null
+                    ? java.util.Map.of() : u.getMetadata().getAnnotations());
+            annotations.put(dev.pgupgrade.api.ApprovalSpec.ANNOTATION, value);
+            u.getMetadata().setAnnotations(annotations);
+            return u;
+        });
+    }
 }

@@ -166,6 +166,15 @@ class AptiblePlatformTest {
                 + "\"targetVersionNum\":160010,\"targetVersion\":\"16.10\"}");
         assertFalse(engine.phaseEnded(adopted, new PhaseOutcome.Ran(0, existing, null), NOW).getTarget().getCreatedByUpgrade());
 
+        // created by attempt 1, deprovisioned by its rollback, then re-created by hand: not ours in attempt 2
+        PostgresUpgrade retry = at(Phase.Validating);
+        dev.pgupgrade.api.TargetStatus before = new dev.pgupgrade.api.TargetStatus();
+        before.setHandle("shop-db-16");
+        before.setCreatedByUpgrade(true);
+        before.setDeprovisioned(true);
+        retry.getStatus().setTarget(before);
+        assertFalse(engine.phaseEnded(retry, new PhaseOutcome.Ran(0, existing, null), NOW).getTarget().getCreatedByUpgrade());
+
         ScriptResult older = json("{\"ok\":true,\"sourceVersionNum\":170002,\"sourceVersion\":\"17.2\",\"targetExists\":false}");
         PostgresUpgradeStatus refused = engine.phaseEnded(at(Phase.Validating), new PhaseOutcome.Ran(0, older, null), NOW);
         assertEquals(Phase.Failed, refused.getPhase());
@@ -183,6 +192,7 @@ class AptiblePlatformTest {
         PostgresUpgradeStatus status = upgrade.getStatus();
         dev.pgupgrade.api.TargetStatus target = new dev.pgupgrade.api.TargetStatus();
         target.setCreatedByUpgrade(true);
+        target.setHandle("shop-db-other");
         status.setTarget(target);
         for (Phase ran : List.of(Phase.ProvisioningTarget, Phase.Repointing)) {
             dev.pgupgrade.api.StepStatus s = new dev.pgupgrade.api.StepStatus();
@@ -195,6 +205,8 @@ class AptiblePlatformTest {
         ServiceStatus web = new ServiceStatus(ServiceStatus.APTIBLE_SERVICE, "web", 3);
         web.setApp("shop-web");
         status.getServices().add(web);
+        assertEquals("0", env(step(upgrade), "DEPROVISION_TARGET"), "what was created under another handle is not this target");
+        target.setHandle("shop-db-16");
         StepSpec late = step(upgrade);
         assertEquals("1", env(late, "RESTORE_CONFIG"));
         assertEquals("1", env(late, "DEPROVISION_TARGET"));
@@ -231,6 +243,12 @@ class AptiblePlatformTest {
                 bad("a 65-character handle", u -> u.getSpec().getTarget().setHandle("a".repeat(65)), "at most 64 characters"),
                 bad("an app twice", u -> u.getSpec().getAptible().getApps().add(new dev.pgupgrade.api.AptibleAppSpec("shop-web", "X")), "listed twice"),
                 bad("a latest version", u -> u.getSpec().getTarget().setVersion("latest"), "spec.target.version: must be a major version"),
+                bad("deprovisioning an unverified source", u -> {
+                    u.getSpec().getAptible().setDeprovisionSource(true);
+                    dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
+                    off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);
+                    u.getSpec().setVerification(off);
+                }, "spec.aptible.deprovisionSource: needs spec.verification on"),
                 bad("Kubernetes services", u -> u.getSpec().getServices().add(new dev.pgupgrade.api.ServiceSpec()), "spec.services: Kubernetes workloads"));
     }
 

@@ -17,8 +17,12 @@ scripts=$(dirname "${BASH_SOURCE[0]}")
 
 remove_temporaries() {
   close_tunnels
-  local handle
-  for handle in "$REHEARSAL_SOURCE_HANDLE" "$REHEARSAL_TARGET_HANDLE"; do
+  rm -rf "$WORK_DIR/rehearsal"   # a whole dump of production data: never left on the work volume
+  local handle list
+  # this attempt's temporaries, and any an earlier attempt's killed step could not remove
+  list=$(aptible_json db:list --environment "$SOURCE_ENVIRONMENT") || die "aptible db:list failed: $(aptible_error)"
+  for handle in $(jq -r --arg p "${REHEARSAL_PREFIX:?}" '.[]? | select(type == "object") | .handle
+      | select(startswith($p) and test("-rh[0-9]+-(src|dst)$"))' <<< "$list") "$REHEARSAL_SOURCE_HANDLE" "$REHEARSAL_TARGET_HANDLE"; do
     deprovision "$handle" "$SOURCE_ENVIRONMENT"
     [[ ${PURGE_ORPHANED_BACKUPS:-0} != 1 ]] || purge_orphaned_backups "$handle"
   done

@@ -15,6 +15,11 @@ export APTIBLE_ACCESS_TOKEN
 command -v aptible >/dev/null || die "the aptible CLI is not installed in the step image (use the pgupgrade toolbox image)"
 command -v jq >/dev/null || die "jq is not installed in the step image (use the pgupgrade toolbox image)"
 
+# Every call of the CLI reads nothing from stdin: apps:scale and config:set follow their operation's
+# logs through ssh, which would otherwise swallow the rest of a `while read ... <<< "$LIST"` loop
+# (one service scaled down, the others left writing to the source).
+aptible() { command aptible "$@" < /dev/null; }
+
 _APTIBLE_ERR=$(mktemp "${TMPDIR:-/tmp}/pgupgrade-aptible-err.XXXXXX")
 _aptible_cleanup() { rm -f "$_APTIBLE_ERR"; }
 on_exit _aptible_cleanup
@@ -70,7 +75,12 @@ database_json() {
   jq -c --arg h "$1" '[.[]? | select(type == "object" and .handle == $h)] | first // empty' <<< "$list"
 }
 
-database_exists() { [[ -n $(database_json "$1" "$2") ]]; }
+# A failed db:list ends the step (never read as "absent": that would create or skip the wrong thing).
+database_exists() {
+  local json
+  json=$(database_json "$1" "$2") || exit 1
+  [[ -n $json ]]
+}
 
 # --- tunnels ----------------------------------------------------------------------------------
 
@@ -178,12 +188,15 @@ deprovision() {
   fi
 }
 
-# purge_orphaned_backups HANDLE: purges the final backups Aptible kept of a deprovisioned database.
+# purge_orphaned_backups HANDLE: purges the final backups Aptible kept of a database this upgrade
+# deprovisioned: of that handle, and deleted since the upgrade began (UPGRADE_STARTED_AT), never an
+# older namesake's.
 purge_orphaned_backups() {
-  local json id
+  local json id since=${UPGRADE_STARTED_AT:?}
   json=$(aptible_json backup:orphaned) || die "aptible backup:orphaned failed: $(aptible_error)"
   # backup:orphaned: a list of backups, each naming the deprovisioned database it was taken of
-  for id in $(jq -r --arg h "$1" '[.[]? | select(type == "object" and .database.handle? == $h) | .id] | unique | .[] | tostring' <<< "$json"); do
+  for id in $(jq -r --arg h "$1" --arg since "$since" '[.[]? | select(type == "object" and .database.handle? == $h
+      and ((.database.deleted_at // "") >= $since)) | .id] | unique | .[] | tostring' <<< "$json"); do
     [[ $id =~ ^[0-9]+$ ]] || continue
     stage "purging orphaned backup $id of $1"
     aptible_call backup:purge "$id" > /dev/null || die "aptible backup:purge $id failed: $(aptible_error)"
@@ -214,7 +227,9 @@ create_database() {
   local why permanent
   until aptible "${args[@]}" > /dev/null 2> "$_APTIBLE_ERR"; do
     why=$(aptible_error); permanent=false; _permanent && permanent=true
-    database_exists "$handle" "$environment" && return 0
+    # After a refusal ("handle already taken"...) a database of that name is someone else's; after a
+    # timeout it may be the one this call created.
+    $permanent || ! database_exists "$handle" "$environment" || return 0
     _may_retry "aptible db:create" "$why" "$permanent" || die "aptible db:create $handle failed: $why"
   done
 }

@@ -93,6 +93,9 @@ _on_exit() {
 _EXIT_HOOKS=()
 on_exit() { _EXIT_HOOKS+=("$1"); }  # cleanup functions run before the result check
 trap _on_exit EXIT
+# A deadline, an eviction or a deleted Job sends SIGTERM (bash is PID 1 in the pod, where an untrapped
+# TERM is ignored until the SIGKILL): exit, so the cleanup hooks run (tunnels, temporaries).
+trap 'exit 143' TERM
 
 _STEP_T0=$(date +%s%N)
 # stage TEXT: what the step does now, in its log with the seconds since it started

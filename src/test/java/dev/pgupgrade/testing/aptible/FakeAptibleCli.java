@@ -188,9 +188,15 @@ public final class FakeAptibleCli {
         authenticate();
         switch (name) {
             case "apps" -> apps();
-            case "apps:scale" -> appsScale(args.get(0));
+            case "apps:scale" -> {
+                followOperationLogs();
+                appsScale(args.get(0));
+            }
             case "config" -> config();
-            case "config:set", "config:add" -> configSet(args);
+            case "config:set", "config:add" -> {
+                followOperationLogs();
+                configSet(args);
+            }
             case "config:unset", "config:rm" -> configUnset(args);
             case "db:list" -> dbList();
             case "db:versions" -> dbVersions();
@@ -898,6 +904,22 @@ public final class FakeAptibleCli {
      * logged to stderr; the URL uses the local port and localhost.INTERNAL_DOMAIN. Ctrl-C (SIGINT) logs
      * "Closing tunnel" and exits 0; SIGTERM kills the process (143), as it does Ruby.
      */
+    /**
+     * The real CLI follows an operation's logs through ssh with its own stdin (helpers/operation.rb,
+     * spawn_passthrough), which reads whatever stdin holds. So does the fake: a script that feeds a
+     * loop on stdin and lets the CLI inherit it loses the rest of its loop, as it would for real.
+     */
+    private static void followOperationLogs() {
+        try {
+            byte[] buffer = new byte[8192];
+            while (System.in.available() > 0 && System.in.read(buffer) > 0) {
+                // swallowed, as ssh would
+            }
+        } catch (java.io.IOException e) {
+            // no stdin: nothing to swallow
+        }
+    }
+
     private void dbTunnel(String handle) {
         FakeAptibleState s = state();
         Integer desired = intOpt("port");
