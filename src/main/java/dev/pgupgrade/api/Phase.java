@@ -49,6 +49,11 @@ public enum Phase {
         return this == ScalingDown || this == Dumping || this == Restoring || this == Verifying || this == Repointing;
     }
 
+    /** Phases before ScalingDown: nothing is down or scaled, and the spec may still change (a new check follows). */
+    public boolean isBeforeDowntime() {
+        return compareTo(ScalingDown) < 0;
+    }
+
     /** The step name used for files and Jobs: "schema-check" for SchemaCheck. */
     public String stepName() {
         return name().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);

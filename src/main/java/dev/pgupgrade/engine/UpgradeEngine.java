@@ -169,10 +169,9 @@ public final class UpgradeEngine {
 
     /** The same status with another message, e.g. what a phase the driver works through itself is waiting for. */
     public PostgresUpgradeStatus waiting(PostgresUpgrade upgrade, String message, Instant now) {
-        PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        status.setMessage(status.getPhase() + ": " + message);
+        PostgresUpgradeStatus status = waitingToStart(upgrade, message, now);
         openStep(status, now);
-        return withConditions(status, upgrade, now);
+        return status;
     }
 
     /**
@@ -412,8 +411,12 @@ public final class UpgradeEngine {
                 .reduce((first, second) -> second).map(StepStatus::getMessage).orElse("see the step history");
         return "Rolled back after " + status.getFailedPhase() + " failed: " + cause
                 + ". The services run on the source again with their recorded replicas; the source was only read."
-                + (status.getFailedPhase() == Phase.Restoring || status.getFailedPhase() == Phase.Verifying
+                + ((status.getFailedPhase() == Phase.Restoring || status.getFailedPhase() == Phase.Verifying) && !targetDeprovisioned(status)
                     ? " The target may hold a partial restore: drop the databases and roles it restored before retrying." : "");
+    }
+
+    private static boolean targetDeprovisioned(PostgresUpgradeStatus status) {
+        return status.getTarget() != null && Boolean.TRUE.equals(status.getTarget().getDeprovisioned());
     }
 
     private static String successMessage(PostgresUpgradeStatus status, Instant now) {

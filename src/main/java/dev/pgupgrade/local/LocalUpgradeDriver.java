@@ -125,7 +125,7 @@ public final class LocalUpgradeDriver {
             StepProgress.Lost lost = (StepProgress.Lost) progress;
             if (!step.rerunnable()) {
                 return new PhaseOutcome.Ran(-1, null, lost.what()
-                        + "; this step writes to the target, so it is not started again by itself");
+                        + "; " + StepSpec.NOT_RERUN);
             }
             runner.discard(step);  // it only read, or wrote its own files: running it again is harmless
         }

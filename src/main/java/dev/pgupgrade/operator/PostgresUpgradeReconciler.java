@@ -102,7 +102,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             }
             return UpdateControl.noUpdate();  // a finished upgrade is left alone
         }
-        if (!phase.isDowntime() && phase.ordinal() < Phase.ScalingDown.ordinal() && generationChanged(upgrade)
+        if (phase.isBeforeDowntime() && generationChanged(upgrade)
                 && !upgrade.getStatus().getSteps().isEmpty()) {
             // What Validating (and the rehearsal, the provisioning) checked was another spec: check this one.
             List<String> problems = problems(upgrade);
@@ -209,7 +209,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             PhaseOutcome.Ran ran = finished.outcome();
             if (ran.result() == null && !step.rerunnable() && ran.problem() != null) {
                 // No result from a step that writes to the target: say that it is not run again by itself.
-                ran = new PhaseOutcome.Ran(ran.exitCode(), null, ran.problem() + "; this step writes to the target, so it is not started again by itself");
+                ran = new PhaseOutcome.Ran(ran.exitCode(), null, ran.problem() + "; " + StepSpec.NOT_RERUN);
             }
             return transition(upgrade, engine.stepEnded(upgrade, step, ran, now), now);
         }
@@ -221,7 +221,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(POLL);
         }
         return transition(upgrade, engine.phaseEnded(upgrade, new PhaseOutcome.Ran(-1, null,
-                lost.what() + "; this step writes to the target, so it is not started again by itself"), now), now);
+                lost.what() + "; " + StepSpec.NOT_RERUN), now), now);
     }
 
     private UpdateControl<PostgresUpgrade> services(PostgresUpgrade upgrade, PhaseWork.ServiceAction action, Instant now) {

@@ -18,6 +18,9 @@ import java.util.Objects;
  */
 public record StepSpec(String name, Phase phase, String script, Map<String, EnvValue> env, Duration timeout, boolean rerunnable,
                        boolean endsPhase) {
+    /** Why a step that vanished or ended without a result is not started again, said wherever that happens. */
+    public static final String NOT_RERUN = "this step writes to the target, so it is not started again by itself";
+
     public StepSpec {
         Objects.requireNonNull(name);
         Objects.requireNonNull(phase);

@@ -333,6 +333,7 @@ class AptibleEndToEndTest {
         assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("config:set")), "the config was never touched");
         assertFalse(aptible.database("shop-db-16").isPresent());
         assertTrue(step(done, Phase.RollingBack).getMessage().contains("deprovisioned the target shop-db-16"), step(done, Phase.RollingBack)::getMessage);
+        assertFalse(done.getStatus().getMessage().contains("partial restore"), "the target is gone: nothing to drop by hand: " + done.getStatus().getMessage());
     }
 
     @Test
