@@ -127,7 +127,7 @@ say "$(grep 'dataset ready' "$bench/dataset.log") in $(seconds "$t0" "$(now)") s
 # how a row prints (time zone, date style, float digits) are pinned so both majors print rows alike.
 check_opts='-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=3'
 checks_sql=$(PGOPTIONS=$check_opts psql -X -At "postgresql://postgres@127.0.0.1:$source_port/db" -c "
-  select format('select %L, count(*), coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) from %s t;',
+  select format('select %L, count(*), coalesce(sum((''x'' || substr(md5(row(t.*)::text), 1, 15))::bit(60)::bigint), 0) from %s t;',
                 n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname))
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_'

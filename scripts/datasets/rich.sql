@@ -104,7 +104,8 @@ alter large object :first_lo owner to app_owner;
 
 \connect legacy
 set client_encoding = 'UTF8';
-create table notes (id serial primary key, body text not null);
+-- a column named t, like the alias a checksum query would give the table
+create table notes (id serial primary key, body text not null, t date not null default '2024-01-01');
 insert into notes (body) values ('café crème'), ('naïve façade'), ('Ærøskøbing'), ('plain ascii');
 alter table notes owner to app_owner;
 alter sequence notes_id_seq owner to app_owner;

@@ -263,8 +263,8 @@ class K3sEndToEndTest {
         try (LocalPortForward forward = forward(server); Connection c = connect(forward, "shop", password); Statement s = c.createStatement()) {
             s.execute("set timezone = 'UTC'");
             for (String table : TABLES) {
-                try (ResultSet rs = s.executeQuery("select 'rows=' || count(*) || ' md5=' || md5(coalesce(string_agg(t::text, "
-                        + "E'\\n' order by t::text), '')) from " + table + " t")) {
+                try (ResultSet rs = s.executeQuery("select 'rows=' || count(*) || ' md5=' || md5(coalesce(string_agg(row(t.*)::text, "
+                        + "E'\\n' order by row(t.*)::text), '')) from " + table + " t")) {
                     rs.next();
                     out.put(table, rs.getString(1));
                 }

@@ -102,7 +102,7 @@ public final class ClusterSnapshot {
                 + userSchema.formatted("n", "n") + " and " + notExtensionMember.formatted("c.oid"));
         List<String> contents = new ArrayList<>();
         for (String table : tables) {
-            contents.addAll(query(c, "select '" + table.replace("'", "''") + " rows=' || count(*) || ' md5=' || md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) from " + table + " t"));
+            contents.addAll(query(c, "select '" + table.replace("'", "''") + " rows=' || count(*) || ' md5=' || md5(coalesce(string_agg(row(t.*)::text, E'\\n' order by row(t.*)::text), '')) from " + table + " t"));
         }
         contents.sort(null);
         aspects.put(db + ": table contents", contents);

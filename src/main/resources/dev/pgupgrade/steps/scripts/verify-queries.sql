@@ -6,8 +6,9 @@ set search_path = pg_catalog;
 select format('select %L || count(*)%s from %s t;',
               'rows|' || c.oid::regclass::text || '|',
               case when :'mode' = 'checksums' and pg_table_size(c.oid) <= :max_bytes
-                   -- sum of 60 bits of each row's md5: independent of row order, no sort needed
-                   then $q$ || ' sum=' || coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)$q$ else '' end,
+                   -- sum of 60 bits of each row's md5: independent of row order, no sort needed.
+                   -- row(t.*), never a bare t: in a table with a column named t, t is that column.
+                   then $q$ || ' sum=' || coalesce(sum(('x' || substr(md5(row(t.*)::text), 1, 15))::bit(60)::bigint), 0)$q$ else '' end,
               c.oid::regclass::text)
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname !~ '^pg_temp'

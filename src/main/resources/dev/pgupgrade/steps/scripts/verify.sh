@@ -16,10 +16,17 @@ timeout_ms=$(( ${VERIFY_STATEMENT_TIMEOUT_SECONDS:-1800} * 1000 ))
 [[ $mode == counts || $mode == checksums ]] || die "VERIFY_MODE must be counts or checksums"
 
 # Text forms that do not depend on session defaults, so equal rows print equally on both sides.
-# extra_float_digits=0: 15 significant digits, printed the same way by every major (above 0, 12+
-# prints shortest-exact and older majors 17 digits, which would differ for equal values).
+# Floats: when both sides are 12 or newer, extra_float_digits=1 prints the shortest text that reads
+# back to the exact same value, the same way on every such major, so a change in the last bit shows.
+# With an older side, 0: 15 significant digits, printed the same way by every major (older majors
+# print 17 digits above 0, which differ from 12+'s shortest form for equal values); a change past
+# the 15th digit then goes unseen.
+source_num=$(psql_at "$SOURCE_URL" "the source server" "show server_version_num")
+target_num=$(psql_at "$TARGET_URL" "the target server" "show server_version_num")
+float_digits=0
+((source_num >= 120000 && target_num >= 120000)) && float_digits=1
 export PGTZ=UTC PGDATESTYLE=ISO
-export PGOPTIONS="-c extra_float_digits=0 -c bytea_output=hex -c IntervalStyle=postgres -c lc_monetary=C -c statement_timeout=$timeout_ms -c default_transaction_read_only=on -c row_security=off"
+export PGOPTIONS="-c extra_float_digits=$float_digits -c bytea_output=hex -c IntervalStyle=postgres -c lc_monetary=C -c statement_timeout=$timeout_ms -c default_transaction_read_only=on -c row_security=off"
 
 dir=$WORK_DIR/verify
 rm -rf "$dir"; mkdir -p "$dir"
