@@ -1,0 +1,99 @@
+package dev.pgupgrade.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.UpgradeWorkspace;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pipeline strategy moves rows with its own COPY sessions instead of pg_dump's, so it must pin
+ * what pg_dump pins: a text row printed under the source session's defaults must mean the same row
+ * when the target session parses it, and binary rows must be bit-for-bit the source's values.
+ *
+ * The source is PostgreSQL 11 (floats print 15 digits unless asked for more) and its connection role
+ * has its own DateStyle, IntervalStyle and client_encoding, none of which the target's connection
+ * role shares: each of these alone, left to the session defaults, loses or changes data silently.
+ */
+class PipelineFidelityTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void pipelineCopiesValuesExactlyWhateverTheSessionDefaults() throws Exception {
+        try (PostgresServer source = PostgresServer.start("11"); PostgresServer target = PostgresServer.start("17")) {
+            source.execute("postgres",
+                    "create role app login superuser password 'app-secret'",
+                    "alter role app set DateStyle = 'SQL, DMY'",
+                    "alter role app set IntervalStyle = 'sql_standard'",
+                    "alter role app set client_encoding = 'LATIN1'",
+                    "alter role app set extra_float_digits = 0",
+                    "create database shop owner app encoding 'UTF8' template template0");
+            source.execute("shop",
+                    // every column of a type with a stable binary form: copied in binary
+                    """
+                    create table readings(id int primary key, v float8, r real, d date, i interval, ts timestamp,
+                      tz timestamptz, n numeric(20, 10), t text, b bytea, j jsonb, a float8[], u uuid)""",
+                    """
+                    insert into readings select g, g / 3.0, g / 7.0, date '2024-03-04' + g % 9, interval '1 year 2 mons 3 days 04:05:06.5' * g,
+                      timestamp '2024-01-02 03:04:05.123456' + g * interval '1 day', timestamptz '2024-05-06 07:08:09+02' + g * interval '1 hour',
+                      g / 13.0, 'Ωmega ' || g, decode(md5(g::text), 'hex'), jsonb_build_object('x', g / 3.0), array[g / 3.0, 1e-300 * g],
+                      md5(g::text)::uuid
+                    from generate_series(1, 200) g""",
+                    // a point column: not on the binary list, so this table is copied as text
+                    "create table places(id int primary key, p point, v float8, d date, i interval, t text)",
+                    """
+                    insert into places select g, point(g / 3.0, g), g / 11.0, date '2024-02-01' + g % 11, interval '5 days 01:02:03' * g, 'Ωmega ' || g
+                    from generate_series(1, 200) g""");
+            String readings = "select id, encode(float8send(v), 'hex'), encode(float4send(r), 'hex'), d::text, i::text, ts::text, tz::text, n::text, t,"
+                    + " encode(b, 'hex'), j::text, (select string_agg(encode(float8send(x), 'hex'), ',') from unnest(a) x), u::text from readings order by id";
+            String places = "select id, encode(float8send(p[0]), 'hex'), encode(float8send(p[1]), 'hex'), encode(float8send(v), 'hex'), d::text, i::text, t"
+                    + " from places order by id";
+            List<String> sourceReadings = rows(source, readings);
+            List<String> sourcePlaces = rows(source, places);
+
+            UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
+                    .secret("source-db", "url", source.url("app", "app-secret", "postgres"))
+                    .secret("target-db", "url", target.url("postgres"))
+                    .directManifest("fidelity", "17", "  transfer: {strategy: pipeline}\n");
+            UpgradeWorkspace.Result run = ws.run("17");
+
+            assertEquals(0, run.exitCode(), run::toString);
+            JsonNode status = run.resource().path("status");
+            assertEquals("Succeeded", status.path("phase").asText(), run::toString);
+            assertEquals(200, sourceReadings.size());
+            assertEquals(sourceReadings, rows(target, readings), "readings (binary COPY) differ");
+            assertEquals(sourcePlaces, rows(target, places), "places (text COPY) differ");
+            assertTrue(sourceReadings.get(0).contains("Ωmega"), sourceReadings.get(0));
+        }
+    }
+
+    /** Every row as one line, in forms that do not depend on either server's defaults. */
+    private static List<String> rows(PostgresServer server, String sql) throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (Connection c = server.connect("shop"); var s = c.createStatement()) {
+            s.execute("set DateStyle = 'ISO, YMD'");
+            s.execute("set IntervalStyle = 'postgres'");
+            s.execute("set TimeZone = 'UTC'");
+            try (ResultSet rs = s.executeQuery(sql)) {
+                int columns = rs.getMetaData().getColumnCount();
+                while (rs.next()) {
+                    StringBuilder row = new StringBuilder();
+                    for (int i = 1; i <= columns; i++) {
+                        row.append(rs.getString(i)).append('|');
+                    }
+                    rows.add(row.toString());
+                }
+            }
+        }
+        return rows;
+    }
+}
