@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * when the target session parses it, and binary rows must be bit-for-bit the source's values.
  *
  * The source is PostgreSQL 11 (floats print 15 digits unless asked for more) and its connection role
- * has its own DateStyle, IntervalStyle and client_encoding, none of which the target's connection
- * role shares: each of these alone, left to the session defaults, loses or changes data silently.
+ * has its own DateStyle, IntervalStyle, client_encoding and statement_timeout, none of which the
+ * target's connection role shares: each of these, left to the session defaults, loses or changes
+ * data silently or fails the copy.
  */
 class PipelineFidelityTest {
     @TempDir
@@ -36,6 +37,8 @@ class PipelineFidelityTest {
                     "alter role app set IntervalStyle = 'sql_standard'",
                     "alter role app set client_encoding = 'LATIN1'",
                     "alter role app set extra_float_digits = 0",
+                    // what managed servers often set: a copy of a big table takes longer than this
+                    "alter role app set statement_timeout = '300ms'",
                     "create database shop owner app encoding 'UTF8' template template0");
             source.execute("shop",
                     // every column of a type with a stable binary form: copied in binary
@@ -49,6 +52,7 @@ class PipelineFidelityTest {
                       md5(g::text)::uuid
                     from generate_series(1, 200) g""",
                     // a point column: not on the binary list, so this table is copied as text
+                    "create table bulk as select g as id, md5(g::text) as tag from generate_series(1, 1500000) g",
                     "create table places(id int primary key, p point, v float8, d date, i interval, t text)",
                     """
                     insert into places select g, point(g / 3.0, g), g / 11.0, date '2024-02-01' + g % 11, interval '5 days 01:02:03' * g, 'Ωmega ' || g
@@ -73,6 +77,8 @@ class PipelineFidelityTest {
             assertEquals(sourceReadings, rows(target, readings), "readings (binary COPY) differ");
             assertEquals(sourcePlaces, rows(target, places), "places (text COPY) differ");
             assertTrue(sourceReadings.get(0).contains("Ωmega"), sourceReadings.get(0));
+            assertEquals(rows(source, "select count(*), sum(id), md5(string_agg(tag, ',' order by id)) from bulk"),
+                    rows(target, "select count(*), sum(id), md5(string_agg(tag, ',' order by id)) from bulk"), "bulk differs");
         }
     }
 

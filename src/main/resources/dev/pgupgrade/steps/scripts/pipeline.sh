@@ -2,7 +2,8 @@
 # Restoring, strategy "pipeline": no dump of the tables on disk. Per database, one small archive holds
 # everything but the tables' rows (pg_dump -Fc --create with every table's data excluded): its
 # pre-data (tables, types, functions...) is restored first; then every table's rows are streamed with
-# COPY straight from the source into the target, TRANSFER_JOBS tables at a time, largest first; then
+# COPY straight from the source into the target (binary where every column's type allows it),
+# TRANSFER_JOBS tables at a time, largest first, each worker taking the next table when it is free; then
 # the archive's data section (sequence values, large objects, extension configuration rows) and its
 # post-data (indexes, constraints, triggers, materialized view contents) with pg_restore -j. Globals
 # and error classification as in the other strategies.
@@ -17,14 +18,27 @@ rm -rf "$dir"; mkdir -p "$dir"
 # Row formats that mean the same on both sides whatever the servers' and roles' defaults, as pg_dump
 # pins them on its own sessions: ISO dates (a "SQL, DMY" source would otherwise print 04/03/2024 for
 # a target reading MDY), postgres intervals, every float digit (a source older than 12 prints 15
-# digits by default: the last two would be lost), C money; and each database's own encoding as the
-# client encoding on both sides (set per database by src/tgt), so no byte is converted.
-row_format="-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c lc_monetary=C"
+# digits by default: the last two would be lost), C money, XML content; and each database's own
+# encoding as the client encoding on both sides (set per database by src/tgt), so no byte is converted.
+row_format="-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c lc_monetary=C -c xmloption=content"
+
+# no_timeouts VERSION_NUM: a role's or server's statement_timeout (common on managed servers) must not
+# cut a long COPY short, as pg_dump and pg_restore make sure for their own sessions.
+no_timeouts() {
+  local opts="-c statement_timeout=0"
+  (($1 >= 90300)) && opts+=" -c lock_timeout=0"
+  (($1 >= 90600)) && opts+=" -c idle_in_transaction_session_timeout=0"
+  echo "$opts"
+}
+source_num=$(psql_at "$SOURCE_URL" "the source server" "show server_version_num")
+target_num=$(psql_at "$TARGET_URL" "the target server" "show server_version_num")
+source_session="-c row_security=off $(no_timeouts "$source_num") $row_format"
+target_session="$(no_timeouts "$target_num") $row_format"
 
 # src DB / tgt DB: the environment of a session on the source (RLS off: every row is read, or an
 # error says why not) or a tuned restore session on the target, in database DB (empty: the URL's).
-src() { use_url "$SOURCE_URL" "the source server"; db_env "${1:-}"; export PGOPTIONS="-c row_security=off $row_format"; }
-tgt() { use_url "$TARGET_URL" "the target server"; db_env "${1:-}"; export PGOPTIONS="$tuning $row_format"; }
+src() { use_url "$SOURCE_URL" "the source server"; db_env "${1:-}"; export PGOPTIONS=$source_session; }
+tgt() { use_url "$TARGET_URL" "the target server"; db_env "${1:-}"; export PGOPTIONS="$tuning $target_session"; }
 db_env() {
   [[ -n $1 ]] || return 0
   export PGDATABASE=$1
@@ -124,6 +138,9 @@ psql_at "$SOURCE_URL" "the source server" \
   > "$dir/databases.txt"
 
 # The source side of every database starts at once, in the background: it only reads the source.
+# A step that fails leaves none of its background work running behind it.
+stop_children() { local pids; pids=$(jobs -p); [[ -z $pids ]] || kill $pids 2>/dev/null || true; }
+on_exit stop_children
 i=0
 prepared=()
 while IFS= read -r db; do
