@@ -74,11 +74,16 @@ tables_sql="select format('%I.%I', n.nspname, c.relname) || chr(9) || pg_table_s
 # everything but the tables' rows (D.archive). Fails with the reason in D.prepare.err.
 prepare_database() {
   local db=$1 d=$dir/db$2 encoding
+  # failed WHAT: the reason, with psql's first error line (never a URL), for the main loop to report
+  failed() {
+    local why; why=$(grep -v '^[[:space:]]*$' "$d.prepare.err" | head -n 1 | sed -E 's/^psql: (error: )?//')
+    printf '%s: %s\n' "$1" "${why:-psql failed}" > "$d.prepare.err"; return 1
+  }
   encoding=$( (src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "show server_encoding") 2> "$d.prepare.err" ) \
-    || { sed -i "1s/^/cannot read the encoding of database $db on the source: /" "$d.prepare.err"; return 1; }
+    || { failed "cannot read the encoding of database $db on the source"; return 1; }
   echo "$encoding" > "$dir/encoding.$(printf %s "$db" | md5sum | cut -c1-16)"
   ( src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.sized" 2> "$d.prepare.err" \
-    || { sed -i "1s/^/cannot list the tables of database $db on the source: /" "$d.prepare.err"; return 1; }
+    || { failed "cannot list the tables of database $db on the source"; return 1; }
   cut -f1 "$d.sized" > "$d.tables"
   # the tables' names as pg_dump patterns (quoted by format %I, so they match exactly)
   local excluded; mapfile -t excluded < <(sed 's/^/--exclude-table-data=/' "$d.tables")
