@@ -70,8 +70,9 @@ tables_sql="select format('%I.%I', n.nspname, c.relname) || chr(9) || pg_table_s
   order by pg_table_size(c.oid) desc"
 
 # prepare_database I DB: everything the copy of database DB needs from the source, read while the
-# target is being prepared: its encoding, its tables (D.sized, D.tables) and one small archive of
-# everything but the tables' rows (D.archive). Fails with the reason in D.prepare.err.
+# target is being prepared: its encoding, its tables (D.sized, D.tables), one small archive of
+# everything but the tables' rows (D.archive) and which of its entries belong to which table
+# (table_toc). Fails with the reason in D.prepare.err.
 prepare_database() {
   local db=$1 d=$dir/db$2 encoding
   # failed WHAT: the reason, with psql's first error line (never a URL), for the main loop to report
@@ -89,6 +90,8 @@ prepare_database() {
   local excluded; mapfile -t excluded < <(sed 's/^/--exclude-table-data=/' "$d.tables")
   ( src "$db"; pg_dump -Fc --create "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
     || { echo "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")" > "$d.prepare.err"; return 1; }
+  table_toc "$db" "$d.tables" "$d.archive" 2> "$d.prepare.err" \
+    || { failed "cannot list the indexes of database $db on the source"; return 1; }
 }
 
 # copy_worker DB D: takes the next table of D.sized (largest first) nobody has taken yet (a claim is
@@ -124,10 +127,10 @@ copy_worker() {
 # cannot show plainly stay for the final pass.
 table_toc() {
   local db=$1 tables=$2 archive=$3
-  pg_restore -l "$archive" > "$archive.list"
+  pg_restore -l "$archive" > "$archive.list" || return 1
   ( src "$db"; psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -c "select format('%I.%I', n.nspname, t.relname), n.nspname, i.relname
       from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class t on t.oid = x.indrelid join pg_namespace n on n.oid = t.relnamespace" ) \
-    > "$archive.indexes"
+    > "$archive.indexes" || return 1
   awk -v tables="$tables" '
     FILENAME == tables { idx[$0] = FNR; next }
     FILENAME ~ /\.indexes$/ { if ($1 in idx) { owner["INDEX " $2 " " $3] = idx[$1]; split($1, p, "."); tab[p[1] " " p[2]] = idx[$1] }; next }
@@ -184,7 +187,6 @@ while IFS= read -r db; do
 
   stage "database $db: copying $total tables ($(grep -c $'\tbinary$' "$d.sized" || true) in binary), $jobs at a time"
   : > "$dir/copied.txt"; : > "$d.copy.log"; : > "$d.early.log"
-  table_toc "$db" "$d.tables" "$d.archive"
   pids=()
   for ((w = 0; w < jobs; w++)); do
     copy_worker "$db" "$d" &
