@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.UpgradeWorkspace;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -77,6 +78,10 @@ class PipelineFidelityTest {
             assertEquals(sourceReadings, rows(target, readings), "readings (binary COPY) differ");
             assertEquals(sourcePlaces, rows(target, places), "places (text COPY) differ");
             assertTrue(sourceReadings.get(0).contains("Ωmega"), sourceReadings.get(0));
+            // each table took the path its column types allow
+            String log = Files.readString(ws.workDir().resolve("steps/restoring-1.log"));
+            assertTrue(log.contains("copying public.readings (binary)"), log);
+            assertTrue(log.contains("copying public.places (text)"), log);
             assertEquals(rows(source, "select count(*), sum(id), md5(string_agg(tag, ',' order by id)) from bulk"),
                     rows(target, "select count(*), sum(id), md5(string_agg(tag, ',' order by id)) from bulk"), "bulk differs");
         }
