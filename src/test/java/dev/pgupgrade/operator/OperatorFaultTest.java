@@ -1,36 +1,25 @@
 package dev.pgupgrade.operator;
 
 import static dev.pgupgrade.operator.OperatorEndToEndTest.NS;
-import static dev.pgupgrade.operator.OperatorEndToEndTest.deployment;
-import static dev.pgupgrade.operator.OperatorEndToEndTest.secret;
-import static dev.pgupgrade.operator.OperatorEndToEndTest.secretValue;
-import static dev.pgupgrade.operator.OperatorEndToEndTest.service;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.Phase;
-import dev.pgupgrade.api.PhaseToggle;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
-import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.engine.Conditions;
-import dev.pgupgrade.runner.StepResources;
-import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.MockCluster;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Upgrades;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.Operator;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,56 +36,10 @@ class OperatorFaultTest {
     @TempDir
     Path tmp;
 
-    /** Everything one test needs, closed in reverse order. */
-    private final class Rig implements AutoCloseable {
-        final PostgresServer source = PostgresServer.start("13");
-        final PostgresServer target = PostgresServer.start("17");
-        final MockCluster cluster = new MockCluster().namespace(NS);
-        final KubernetesClient client = cluster.client();
-        final LocalKubelet kubelet = new LocalKubelet(client, NS, tmp, Map.of("17", PostgresServer.binDir("17")));
-        Operator operator;
-
-        Rig() throws Exception {
-            source.execute("postgres", "create table accounts (id int primary key, owner text)",
-                    "insert into accounts select g, 'owner ' || g from generate_series(1, " + ROWS + ") g");
-            secret(client, "source-db", "url", source.url("postgres"));
-            secret(client, "target-db", "url", target.url("postgres"));
-            secret(client, "shop-app", "DATABASE_URL", source.url("postgres"));
-            deployment(client, "shop-api", 2);
-        }
-
-        /** Starts the kubelet and the operator, creates the upgrade and waits for its end. */
-        PostgresUpgrade run(String name) throws Exception {
-            kubelet.start();
-            operator = OperatorFailureTest.startOperator(client);
-            client.resource(upgrade(name)).create();
-            return OperatorFailureTest.awaitEnd(cluster, name, 90);
-        }
-
-        /** Jobs per step label: a duplicate Job for a step shows as a count above 1. */
-        Map<String, Long> jobsPerStep() {
-            return client.batch().v1().jobs().inNamespace(NS).list().getItems().stream()
-                    .collect(Collectors.groupingBy(j -> j.getMetadata().getLabels().get(StepResources.LABEL_STEP), TreeMap::new, Collectors.counting()));
-        }
-
-        int replicas() {
-            return client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas();
-        }
-
-        String appUrl() {
-            return secretValue(client, "shop-app", "DATABASE_URL");
-        }
-
-        @Override
-        public void close() {
-            if (operator != null) {
-                operator.stop();
-            }
-            kubelet.close();
-            cluster.close();
-            target.close();
-            source.close();
-        }
+    /** The rig of every test here: 500 accounts on the source, a Deployment of 2, server binaries for the step pods. */
+    private OperatorRig rig() throws Exception {
+        return new OperatorRig(tmp, Map.of("17", PostgresServer.binDir("17")), 2, "create table accounts (id int primary key, owner text)",
+                "insert into accounts select g, 'owner ' || g from generate_series(1, " + ROWS + ") g");
     }
 
     private static PostgresUpgrade upgrade(String name) {
@@ -121,7 +64,7 @@ class OperatorFaultTest {
         return () -> upgrade.getStatus().getMessage() + "\n" + client.getKubernetesSerialization().asJson(upgrade.getStatus());
     }
 
-    private static void assertSucceeded(Rig rig, PostgresUpgrade done) throws Exception {
+    private static void assertSucceeded(OperatorRig rig, PostgresUpgrade done) throws Exception {
         PostgresUpgradeStatus status = done.getStatus();
         assertEquals(Phase.Succeeded, status.getPhase(), yaml(rig.client, done));
         assertEquals(null, status.getFailedPhase());
@@ -140,7 +83,7 @@ class OperatorFaultTest {
     }
 
     /** A rollback after {@code failed}: services back on the source at their replicas, nothing beyond {@code jobs} run. */
-    private static PostgresUpgradeStatus assertRolledBack(Rig rig, PostgresUpgrade done, Phase failed, Map<String, Long> jobs) {
+    private static PostgresUpgradeStatus assertRolledBack(OperatorRig rig, PostgresUpgrade done, Phase failed, Map<String, Long> jobs) {
         PostgresUpgradeStatus status = done.getStatus();
         assertEquals(Phase.RolledBack, status.getPhase(), yaml(rig.client, done));
         assertEquals(failed, status.getFailedPhase());
@@ -159,14 +102,14 @@ class OperatorFaultTest {
 
     @Test
     void statusWritesAnsweredConflictThenUnavailableAreRetriedAndTheUpgradeSucceeds() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             // The first write (Validating starts), two in a row once Restoring is stored, and the one that ends the upgrade.
             // A 409 reaches JOSDK (reconcile retried after 2 s); a 503 is retried by fabric8's client itself.
             MockCluster.Fault conflict = rig.cluster.fail(MockCluster.statusWrite("Validating"), 1, 409);
             MockCluster.Fault unavailable = rig.cluster.fail(MockCluster.statusWrite("\"Restoring\""), 2, 503);
             MockCluster.Fault lastConflict = rig.cluster.fail(MockCluster.statusWrite("\"Succeeded\""), 1, 409);
 
-            PostgresUpgrade done = rig.run("contended");
+            PostgresUpgrade done = rig.run(upgrade("contended"), 90);
 
             assertSucceeded(rig, done);
             assertEquals(1, conflict.answered());
@@ -179,14 +122,11 @@ class OperatorFaultTest {
 
     @Test
     void statusWritesRefusedLongerThanJosdksRetriesDoNotLeaveTheAppsDown() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             // Six 409s in a row exhaust JOSDK's default retry (5 retries, 2 s x 1.5^n: ~26 s), with the apps already at zero
             // and no Job whose events would wake the reconciler: only a periodic reconcile can carry on.
             MockCluster.Fault conflicts = rig.cluster.fail(MockCluster.statusWrite("\"Dumping\""), 6, 409);
-            rig.kubelet.start();
-            rig.operator = OperatorFailureTest.startOperator(rig.client);
-            rig.client.resource(upgrade("parked")).create();
-            PostgresUpgrade done = OperatorFailureTest.awaitEnd(rig.cluster, "parked", 75);
+            PostgresUpgrade done = rig.run(upgrade("parked"), 75);
 
             assertEquals(6, conflicts.answered());
             assertSucceeded(rig, done);
@@ -195,12 +135,12 @@ class OperatorFaultTest {
 
     @Test
     void jobCreationsAnsweredServerErrorAreRetriedWithoutASecondJob() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             MockCluster.Fault validating = rig.cluster.fail(MockCluster.jobCreation("validating-1"), 2, 500);
             // Created, but the answer is lost: the retry must find the Job rather than make another.
             MockCluster.Fault restoring = rig.cluster.failAfterApplying(MockCluster.jobCreation("restoring-1"), 1, 500);
 
-            PostgresUpgrade done = rig.run("flaky-jobs");
+            PostgresUpgrade done = rig.run(upgrade("flaky-jobs"), 90);
 
             assertSucceeded(rig, done);
             assertEquals(2, validating.answered());
@@ -213,11 +153,11 @@ class OperatorFaultTest {
 
     @Test
     void restoringJobCreationAnsweredConflictIsRetriedNotTakenForALostRestore() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             // A 409 that is not AlreadyExists: the Job was NOT created, and fabric8 does not retry a 409 by itself.
             MockCluster.Fault conflict = rig.cluster.fail(MockCluster.jobCreation("restoring-1"), 1, 409);
 
-            PostgresUpgrade done = rig.run("conflicted-job");
+            PostgresUpgrade done = rig.run(upgrade("conflicted-job"), 90);
 
             assertEquals(1, conflict.answered());
             assertSucceeded(rig, done);
@@ -228,10 +168,10 @@ class OperatorFaultTest {
 
     @Test
     void validatingPodDeletedFailsBeforeAnythingIsTouched() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             rig.kubelet.deletePodDuring("validating-1");
 
-            PostgresUpgrade done = rig.run("validating-deleted");
+            PostgresUpgrade done = rig.run(upgrade("validating-deleted"), 90);
 
             PostgresUpgradeStatus status = done.getStatus();
             assertEquals(Phase.Failed, status.getPhase(), yaml(rig.client, done));
@@ -248,10 +188,10 @@ class OperatorFaultTest {
 
     @Test
     void dumpingPodEvictedRollsBackWithTheKilledPodAsCause() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             rig.kubelet.evictDuring("dumping-1");
 
-            PostgresUpgrade done = rig.run("dump-evicted");
+            PostgresUpgrade done = rig.run(upgrade("dump-evicted"), 90);
 
             // Dumping only reads the source, so a rerun would be safe; today it fails (clearly) and rolls back.
             PostgresUpgradeStatus status = assertRolledBack(rig, done, Phase.Dumping, Map.of("validating-1", 1L, "dumping-1", 1L));
@@ -263,10 +203,10 @@ class OperatorFaultTest {
 
     @Test
     void restoringPodEvictedIsNotRestoredAgainAndRollsBackSayingSo() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             rig.kubelet.evictDuring("restoring-1");
 
-            PostgresUpgrade done = rig.run("restore-evicted");
+            PostgresUpgrade done = rig.run(upgrade("restore-evicted"), 90);
 
             PostgresUpgradeStatus status = assertRolledBack(rig, done, Phase.Restoring,
                     Map.of("validating-1", 1L, "dumping-1", 1L, "restoring-1", 1L));
@@ -283,10 +223,10 @@ class OperatorFaultTest {
 
     @Test
     void restoringPastItsDeadlineRollsBackNamingTheDeadline() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             rig.kubelet.deadlineExceeded("restoring-1");
 
-            PostgresUpgrade done = rig.run("restore-late");
+            PostgresUpgrade done = rig.run(upgrade("restore-late"), 90);
 
             PostgresUpgradeStatus status = assertRolledBack(rig, done, Phase.Restoring,
                     Map.of("validating-1", 1L, "dumping-1", 1L, "restoring-1", 1L));
@@ -297,10 +237,10 @@ class OperatorFaultTest {
 
     @Test
     void restoringPastItsDeadlineNamesTheDeadlineWhileTheKilledPodIsStillListed() throws Exception {
-        try (Rig rig = new Rig()) {
+        try (OperatorRig rig = rig()) {
             rig.kubelet.deadlineExceeded("restoring-1", true);
 
-            PostgresUpgrade done = rig.run("restore-late-pod");
+            PostgresUpgrade done = rig.run(upgrade("restore-late-pod"), 90);
 
             PostgresUpgradeStatus status = assertRolledBack(rig, done, Phase.Restoring,
                     Map.of("validating-1", 1L, "dumping-1", 1L, "restoring-1", 1L));

@@ -1,8 +1,6 @@
 package dev.pgupgrade.operator;
 
 import static dev.pgupgrade.operator.OperatorEndToEndTest.NS;
-import static dev.pgupgrade.operator.OperatorEndToEndTest.deployment;
-import static dev.pgupgrade.operator.OperatorEndToEndTest.secret;
 import static dev.pgupgrade.operator.OperatorEndToEndTest.service;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -10,17 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.Phase;
-import dev.pgupgrade.api.PhaseToggle;
 import dev.pgupgrade.api.PostgresUpgrade;
-import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.engine.Conditions;
-import dev.pgupgrade.testing.LocalKubelet;
-import dev.pgupgrade.testing.MockCluster;
-import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Upgrades;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.Operator;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -42,12 +34,9 @@ class OperatorGuardsTest {
         return Upgrades.leanDirect(name, NS);
     }
 
-    private static void wire(KubernetesClient client, PostgresServer source, PostgresServer target) throws Exception {
-        source.execute("postgres", "create table accounts (id int primary key)", "insert into accounts select generate_series(1, 300)");
-        secret(client, "source-db", "url", source.url("postgres"));
-        secret(client, "target-db", "url", target.url("postgres"));
-        secret(client, "shop-app", "DATABASE_URL", source.url("postgres"));
-        deployment(client, "shop-api", 3);
+    /** 300 accounts on the source, a Deployment of 3; the step pods need no server binaries here. */
+    private OperatorRig rig() throws Exception {
+        return new OperatorRig(tmp, Map.of(), 3, "create table accounts (id int primary key)", "insert into accounts select generate_series(1, 300)");
     }
 
     private static void await(CountDownLatch latch) {
@@ -60,93 +49,76 @@ class OperatorGuardsTest {
 
     @Test
     void deletingTheResourceDuringTheDowntimeRollsBackBeforeItGoes() throws Exception {
-        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
-             MockCluster cluster = new MockCluster().namespace(NS);
-             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
-            KubernetesClient client = cluster.client();
-            wire(client, source, target);
+        try (OperatorRig rig = rig()) {
             CountDownLatch deleted = new CountDownLatch(1);
-            kubelet.beforeStep("dumping-1", () -> {
-                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").delete();
+            rig.kubelet.beforeStep("dumping-1", () -> {
+                rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").delete();
                 deleted.countDown();
             });
-            Operator operator = OperatorFailureTest.startOperator(client);
-            try {
-                client.resource(lean("deleted")).create();
-                await(deleted);
-                // held by the finalizer until the rollback has run
-                PostgresUpgrade rolledBack = cluster.await(NS, "deleted", u -> u.getStatus() != null
-                        && u.getStatus().getPhase() == Phase.RolledBack, 60);
-                assertNotNull(rolledBack.getMetadata().getDeletionTimestamp());
-                assertTrue(rolledBack.getStatus().getSteps().stream().anyMatch(s -> s.getPhase() == Phase.RollingBack));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").get() != null && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
-                }
-                assertNull(client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").get(), "then it goes");
-                assertEquals(3, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
-                assertEquals(0, kubelet.lowestReplicas().get("Deployment/shop-api"), "it had been scaled down");
-                assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream().map(Event::getMessage)
-                        .anyMatch(m -> m.contains("being deleted during")));
-            } finally {
-                operator.stop();
+            rig.start();
+            rig.client.resource(lean("deleted")).create();
+            await(deleted);
+            // held by the finalizer until the rollback has run
+            PostgresUpgrade rolledBack = rig.cluster.await(NS, "deleted", u -> u.getStatus() != null
+                    && u.getStatus().getPhase() == Phase.RolledBack, 60);
+            assertNotNull(rolledBack.getMetadata().getDeletionTimestamp());
+            assertTrue(rolledBack.getStatus().getSteps().stream().anyMatch(s -> s.getPhase() == Phase.RollingBack));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").get() != null && System.nanoTime() < deadline) {
+                Thread.sleep(200);
             }
+            assertNull(rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("deleted").get(), "then it goes");
+            assertEquals(3, rig.replicas());
+            assertEquals(0, rig.kubelet.lowestReplicas().get("Deployment/shop-api"), "it had been scaled down");
+            assertTrue(rig.client.v1().events().inNamespace(NS).list().getItems().stream().map(Event::getMessage)
+                    .anyMatch(m -> m.contains("being deleted during")));
         }
     }
 
     @Test
     void aSecondUpgradeOfTheSameDatabaseWaitsForTheFirst() throws Exception {
-        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
-             MockCluster cluster = new MockCluster().namespace(NS);
-             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
-            KubernetesClient client = cluster.client();
-            wire(client, source, target);
+        try (OperatorRig rig = rig()) {
             CountDownLatch secondSeen = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             // hold the first in Dumping until the second has said why it waits
-            kubelet.beforeStep("dumping-1", () -> {
+            rig.kubelet.beforeStep("dumping-1", () -> {
                 secondSeen.countDown();
                 await(release);
             });
-            Operator operator = OperatorFailureTest.startOperator(client);
+            rig.start();
             try {
-                client.resource(lean("first")).create();
+                rig.client.resource(lean("first")).create();
                 await(secondSeen);
                 PostgresUpgrade second = lean("second");
                 second.getSpec().setServices(List.of());
-                client.resource(second).create();
-                PostgresUpgrade waiting = cluster.await(NS, "second", u -> u.getStatus() != null && u.getStatus().getMessage() != null
+                rig.client.resource(second).create();
+                PostgresUpgrade waiting = rig.cluster.await(NS, "second", u -> u.getStatus() != null && u.getStatus().getMessage() != null
                         && u.getStatus().getMessage().contains("waiting for PostgresUpgrade first"), 30);
                 assertTrue(waiting.getStatus().getMessage().contains("same database URL (Secret key source-db/url"), waiting.getStatus().getMessage());
                 assertEquals(Phase.Validating, waiting.getStatus().getPhase());
                 assertTrue(waiting.getStatus().getSteps().isEmpty(), "no step of the second was started");
                 release.countDown();
 
-                PostgresUpgrade first = OperatorFailureTest.awaitEnd(cluster, "first", 120);
+                PostgresUpgrade first = OperatorFailureTest.awaitEnd(rig.cluster, "first", 120);
                 assertEquals(Phase.Succeeded, first.getStatus().getPhase(), first.getStatus()::getMessage);
                 // then the second goes: its target now holds the first's restore, so it stops in Validating
-                PostgresUpgrade after = OperatorFailureTest.awaitEnd(cluster, "second", 120);
+                PostgresUpgrade after = OperatorFailureTest.awaitEnd(rig.cluster, "second", 120);
                 assertEquals(Phase.Failed, after.getStatus().getPhase());
                 assertEquals(Phase.Validating, after.getStatus().getFailedPhase());
                 assertTrue(after.getStatus().getMessage().contains("the target already holds user data"), after.getStatus().getMessage());
             } finally {
                 release.countDown();
-                operator.stop();
             }
         }
     }
 
     @Test
     void aSpecChangedAfterTheDowntimeBeganIsRefusedNotApplied() throws Exception {
-        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
-             MockCluster cluster = new MockCluster().namespace(NS);
-             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
-            KubernetesClient client = cluster.client();
-            wire(client, source, target);
+        try (OperatorRig rig = rig()) {
             CountDownLatch changed = new CountDownLatch(1);
             // The mock API server enforces no CEL rule, like an API server without CRD validation rules.
-            kubelet.beforeStep("restoring-1", () -> {
-                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("frozen").edit(u -> {
+            rig.kubelet.beforeStep("restoring-1", () -> {
+                rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("frozen").edit(u -> {
                     u.getSpec().setServices(List.of());  // would leave shop-api at zero if it were applied
                     return u;
                 });
@@ -157,59 +129,47 @@ class OperatorGuardsTest {
                     Thread.currentThread().interrupt();
                 }
             });
-            Operator operator = OperatorFailureTest.startOperator(client);
-            try {
-                client.resource(lean("frozen")).create();
-                await(changed);
-                PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, "frozen", 120);
-                assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
-                var refused = Conditions.find(done.getStatus().getConditions(), Conditions.SPEC_CHANGE_REFUSED);
-                assertNotNull(refused, "the refusal is a condition");
-                assertEquals("True", refused.getStatus());
-                assertEquals(3, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas(),
-                        "the accepted spec's service came back");
-                assertEquals(target.url("postgres"), OperatorEndToEndTest.secretValue(client, "shop-app", "DATABASE_URL"), "and was repointed");
-            } finally {
-                operator.stop();
-            }
+            rig.start();
+            rig.client.resource(lean("frozen")).create();
+            await(changed);
+            PostgresUpgrade done = OperatorFailureTest.awaitEnd(rig.cluster, "frozen", 120);
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
+            var refused = Conditions.find(done.getStatus().getConditions(), Conditions.SPEC_CHANGE_REFUSED);
+            assertNotNull(refused, "the refusal is a condition");
+            assertEquals("True", refused.getStatus());
+            assertEquals(3, rig.replicas(),
+                    "the accepted spec's service came back");
+            assertEquals(rig.target.url("postgres"), rig.appUrl(), "and was repointed");
         }
     }
 
     @Test
     void aSpecChangedBeforeTheDowntimeIsValidatedAgainAndAnOldApprovalDoesNotCarryOver() throws Exception {
-        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17");
-             MockCluster cluster = new MockCluster().namespace(NS);
-             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of()).start()) {
-            KubernetesClient client = cluster.client();
-            wire(client, source, target);
-            Operator operator = OperatorFailureTest.startOperator(client);
-            try {
-                PostgresUpgrade upgrade = lean("gated");
-                dev.pgupgrade.api.ApprovalSpec approval = new dev.pgupgrade.api.ApprovalSpec();
-                approval.setRequired(true);
-                upgrade.getSpec().setApproval(approval);
-                client.resource(upgrade).create();
-                cluster.await(NS, "gated", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
-                annotate(client, "gated", "1");
-                // ...but before the operator acts on it, someone edits the spec: what was validated is gone
-                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").edit(u -> {
-                    u.getSpec().setStepTimeoutSeconds(3600L);
-                    return u;
-                });
-                PostgresUpgrade again = cluster.await(NS, "gated", u -> u.getStatus().getAttempt() == 2
-                        && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
-                assertTrue(again.getStatus().getSteps().stream().anyMatch(s -> "validating-2".equals(s.getName())), "validated again");
-                assertTrue(again.getStatus().getMessage().contains("approved=2"), again.getStatus().getMessage());
-                Thread.sleep(1500);
-                assertEquals(Phase.AwaitingApproval, client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").get()
-                        .getStatus().getPhase(), "attempt 1's approval does not open attempt 2's downtime");
-                assertEquals(3, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
-                annotate(client, "gated", "2");
-                PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, "gated", 120);
-                assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
-            } finally {
-                operator.stop();
-            }
+        try (OperatorRig rig = rig()) {
+            rig.start();
+            PostgresUpgrade upgrade = lean("gated");
+            dev.pgupgrade.api.ApprovalSpec approval = new dev.pgupgrade.api.ApprovalSpec();
+            approval.setRequired(true);
+            upgrade.getSpec().setApproval(approval);
+            rig.client.resource(upgrade).create();
+            rig.cluster.await(NS, "gated", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
+            annotate(rig.client, "gated", "1");
+            // ...but before the operator acts on it, someone edits the spec: what was validated is gone
+            rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").edit(u -> {
+                u.getSpec().setStepTimeoutSeconds(3600L);
+                return u;
+            });
+            PostgresUpgrade again = rig.cluster.await(NS, "gated", u -> u.getStatus().getAttempt() == 2
+                    && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
+            assertTrue(again.getStatus().getSteps().stream().anyMatch(s -> "validating-2".equals(s.getName())), "validated again");
+            assertTrue(again.getStatus().getMessage().contains("approved=2"), again.getStatus().getMessage());
+            Thread.sleep(1500);
+            assertEquals(Phase.AwaitingApproval, rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").get()
+                    .getStatus().getPhase(), "attempt 1's approval does not open attempt 2's downtime");
+            assertEquals(3, rig.replicas());
+            annotate(rig.client, "gated", "2");
+            PostgresUpgrade done = OperatorFailureTest.awaitEnd(rig.cluster, "gated", 120);
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
         }
     }
 
