@@ -19,12 +19,18 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            // Never a stack trace with possibly sensitive context on the terminal; the class and message suffice.
+            // Never a stack trace with possibly sensitive context on the terminal; the class and message suffice,
+            // with anything shaped like a URL (which may carry a password) left out.
             commandLine.getErr().println("pgupgrade: internal error: " + e.getClass().getSimpleName()
-                    + (e.getMessage() != null ? ": " + e.getMessage() : ""));
+                    + (e.getMessage() != null ? ": " + withoutUrls(e.getMessage()) : ""));
             return ExitCodes.INTERNAL_ERROR;
         });
         return cli;
+    }
+
+    /** The text with every URL-shaped word (scheme://...) replaced, so no credential in one is printed. */
+    static String withoutUrls(String text) {
+        return text.replaceAll("[A-Za-z][A-Za-z0-9+.-]*://\\S*", "(a URL, not shown)");
     }
 
     @Override

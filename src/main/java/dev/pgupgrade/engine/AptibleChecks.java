@@ -71,7 +71,7 @@ final class AptibleChecks {
         }
         if (spec.getRehearsal() != null && spec.getRehearsal().getBackupId() != null
                 && !spec.getRehearsal().getBackupId().matches("^[0-9]{1,18}$")) {
-            problems.add("spec.rehearsal.backupId: must be a backup id (digits), got \"" + SpecValidator.printable(spec.getRehearsal().getBackupId()) + "\"");
+            problems.add("spec.rehearsal.backupId: must be a backup id (digits), got " + SpecValidator.printable(spec.getRehearsal().getBackupId()));
         }
     }
 
@@ -96,7 +96,7 @@ final class AptibleChecks {
             if (variable == null || variable.isEmpty()) {
                 problems.add(at + ".configVariable: required (the variable holding the database URL, e.g. DATABASE_URL)");
             } else if (!variable.matches(AptibleAppSpec.VARIABLE_PATTERN) || variable.length() > 128) {
-                problems.add(at + ".configVariable: must be a variable name (letters, digits and '_'), got \"" + SpecValidator.printable(variable) + "\"");
+                problems.add(at + ".configVariable: must be a variable name (letters, digits and '_'), got " + SpecValidator.printable(variable));
             }
         }
     }
@@ -111,7 +111,7 @@ final class AptibleChecks {
         }
         if (!value.matches(AptibleAppSpec.HANDLE_PATTERN) || value.length() > MAX_HANDLE) {
             problems.add(field + ": must be an Aptible handle (lower-case letters, digits, '.', '_' and '-', at most "
-                    + MAX_HANDLE + " characters), got \"" + SpecValidator.printable(value) + "\"");
+                    + MAX_HANDLE + " characters), got " + SpecValidator.printable(value));
             return false;
         }
         return true;

@@ -82,7 +82,7 @@ public final class PostgresUrl {
             for (String pair : query.split("&")) {
                 String key = pair.contains("=") ? pair.substring(0, pair.indexOf('=')) : pair;
                 if (!PARAMETERS.contains(key)) {
-                    return Optional.of("has the unsupported parameter \"" + SpecValidator.printable(key) + "\" (supported: "
+                    return Optional.of("has the unsupported parameter " + SpecValidator.printable(key) + " (supported: "
                             + String.join(", ", new java.util.TreeSet<>(PARAMETERS)) + ")");
                 }
             }

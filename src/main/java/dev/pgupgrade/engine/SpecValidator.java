@@ -58,8 +58,8 @@ public final class SpecValidator {
             if (target.getVersion() == null || target.getVersion().isEmpty()) {
                 problems.add("spec.target.version: required (a major version such as \"17\")");
             } else if (!target.getVersion().matches(TargetSpec.VERSION_PATTERN)) {
-                problems.add("spec.target.version: must be a major version such as \"17\" (not a minor version, range or tag), got \""
-                        + printable(target.getVersion()) + "\"");
+                problems.add("spec.target.version: must be a major version such as \"17\" (not a minor version, range or tag), got "
+                        + printable(target.getVersion()));
             }
         }
         if (aptible) {
@@ -78,7 +78,7 @@ public final class SpecValidator {
             range(spec.getTransfer().getJobs(), 1, 64, "spec.transfer.jobs", problems);
             String mwm = spec.getTransfer().getMaintenanceWorkMem();
             if (mwm != null && !mwm.matches("^[1-9][0-9]{0,6}(kB|MB|GB)$")) {
-                problems.add("spec.transfer.maintenanceWorkMem: must be a size such as \"256MB\" (kB, MB or GB), got \"" + printable(mwm) + "\"");
+                problems.add("spec.transfer.maintenanceWorkMem: must be a size such as \"256MB\" (kB, MB or GB), got " + printable(mwm));
             }
         }
         Long timeout = spec.getStepTimeoutSeconds();
@@ -116,13 +116,14 @@ public final class SpecValidator {
                 problems.add(at + ": must not be empty");
                 continue;
             }
-            if (!"Deployment".equals(s.getKind()) && !"StatefulSet".equals(s.getKind())) {
+            boolean kindOk = "Deployment".equals(s.getKind()) || "StatefulSet".equals(s.getKind());
+            if (!kindOk) {
                 problems.add(at + ".kind: must be Deployment or StatefulSet");
             }
             if (s.getName() == null || !s.getName().matches(SecretKeyRef.NAME_PATTERN) || s.getName().length() > 253) {
                 problems.add(at + ".name: must be a Kubernetes object name");
-            } else if (!seen.add(s.getKind() + "/" + s.getName())) {
-                problems.add(at + ": " + printable(s.getKind()) + " " + printable(s.getName()) + " is listed twice");
+            } else if (kindOk && !seen.add(s.getKind() + "/" + s.getName())) {
+                problems.add(at + ": " + s.getKind() + " " + s.getName() + " is listed twice");  // both checked above
             }
             if (s.getUrlSecretRef() != null) {
                 secretRef(s.getUrlSecretRef(), at + ".urlSecretRef", problems);
@@ -138,21 +139,56 @@ public final class SpecValidator {
         if (ref.getName() == null || ref.getName().isEmpty()) {
             problems.add(field + ".name: required");
         } else if (!ref.getName().matches(SecretKeyRef.NAME_PATTERN) || ref.getName().length() > 253) {
-            problems.add(field + ".name: must be a Secret name (lower-case letters, digits, '-' and '.'), got \""
-                    + printable(ref.getName()) + "\"");
+            problems.add(field + ".name: must be a Secret name (lower-case letters, digits, '-' and '.'), got "
+                    + printable(ref.getName()));
         }
         if (ref.getKey() == null || ref.getKey().isEmpty()) {
             problems.add(field + ".key: required");
         } else if (!ref.getKey().matches(SecretKeyRef.KEY_PATTERN) || ref.getKey().length() > 253
                 || ref.getKey().equals(".") || ref.getKey().equals("..")) {
-            problems.add(field + ".key: must be a Secret key (letters, digits, '-', '_' and '.'), got \"" + printable(ref.getKey()) + "\"");
+            problems.add(field + ".key: must be a Secret key (letters, digits, '-', '_' and '.'), got " + printable(ref.getKey()));
         }
     }
 
-    /** Bad input is echoed back, but never with control characters (no newline games in logs). */
+    /**
+     * A value from the manifest, fit to echo in an error: only when it is plainly not a secret (a short
+     * run of letters, digits, '.', '_' and '-', such as a mistyped version or name). Anything else --
+     * a URL pasted into the wrong field, a password -- is not shown: errors reach terminals, status,
+     * events and logs.
+     */
     public static String printable(String value) {
-        String cut = value.length() > 64 ? value.substring(0, 64) + "..." : value;
-        // Cc covers C0 and C1 controls (NEL, CSI...), Cf invisible formatting, Zl/Zp line and paragraph separators.
-        return cut.replaceAll("[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]", "?");
+        if (value != null && value.matches("[A-Za-z0-9._-]{1,40}")) {
+            return "\"" + value + "\"";
+        }
+        return "a value not shown (it could hold a secret)";
+    }
+
+    /**
+     * A name a server reported (a database or role: names are data and may hold any character), shown
+     * in double quotes with quotes, backslashes and control characters escaped, so it can neither
+     * break a line of output nor pass for something else. Cut at 100 characters.
+     */
+    public static String quoted(String name) {
+        if (name == null) {
+            return "(none)";
+        }
+        StringBuilder sb = new StringBuilder("\"");
+        name.codePoints().limit(100).forEach(c -> {
+            if (c == '"' || c == '\\') {
+                sb.append('\\').appendCodePoint(c);
+            } else if (c == '\n') {
+                sb.append("\\n");
+            } else if (c == '\t') {
+                sb.append("\\t");
+            } else if (c == '\r') {
+                sb.append("\\r");
+            } else if (Character.getType(c) == Character.CONTROL || Character.getType(c) == Character.FORMAT
+                    || Character.getType(c) == Character.LINE_SEPARATOR || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) {
+                sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", c));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        });
+        return sb.append(name.codePointCount(0, name.length()) > 100 ? "...\"" : "\"").toString();
     }
 }

@@ -69,14 +69,18 @@ public final class ManifestLoader {
                         .map(c -> ((Enum<?>) c).name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(", "))
                     : ": has the wrong type";
             throw new InvalidInputException(path(e) + allowed);
+        } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+            // Jackson's own message quotes the value ("...from String value ('postgresql://user:secret@...')"): never shown.
+            throw new InvalidInputException(path(e) + ": has the wrong type" + expected(e.getTargetType()));
         } catch (JsonMappingException e) {
-            throw new InvalidInputException(path(e) + ": " + e.getOriginalMessage().split("\n")[0]);
+            throw new InvalidInputException(path(e) + ": is not valid here" + line(e));
         } catch (com.fasterxml.jackson.core.exc.StreamReadException e) {
             String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
             if (original.startsWith("Duplicate field")) {
                 // the field's name only: keys are ours, values could be anything
-                throw new InvalidInputException(file + ": " + dev.pgupgrade.engine.SpecValidator.printable(original.split("\n")[0])
-                        + ": a key given twice" + line(e));
+                java.util.regex.Matcher key = java.util.regex.Pattern.compile("^Duplicate field '(.*)'").matcher(original.split("\n")[0]);
+                throw new InvalidInputException(file + ": the key " + dev.pgupgrade.engine.SpecValidator.printable(key.find() ? key.group(1) : null)
+                        + " is given twice" + line(e));
             }
             throw new InvalidInputException(file + ": not valid YAML" + line(e));
         } catch (JsonProcessingException e) {
@@ -85,6 +89,26 @@ public final class ManifestLoader {
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /** What a field takes, in the manifest's words: an object, a list, text, a number, true or false. */
+    private static String expected(Class<?> type) {
+        if (type == null) {
+            return "";
+        }
+        if (type == String.class) {
+            return " (expected text)";
+        }
+        if (Number.class.isAssignableFrom(type) || (type.isPrimitive() && type != boolean.class)) {
+            return " (expected a number)";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return " (expected true or false)";
+        }
+        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return " (expected a list)";
+        }
+        return " (expected an object with fields)";
     }
 
     private static String line(JsonProcessingException e) {
@@ -105,7 +129,8 @@ public final class ManifestLoader {
                 if (sb.length() > 0) {
                     sb.append('.');
                 }
-                sb.append(ref.getFieldName());
+                // a key is the user's text too: a secret pasted as a key must not be echoed either
+                sb.append(ref.getFieldName().matches("[A-Za-z0-9_.-]{1,63}") ? ref.getFieldName() : "(a key not shown)");
             } else if (ref.getIndex() >= 0) {
                 sb.append('[').append(ref.getIndex()).append(']');
             }

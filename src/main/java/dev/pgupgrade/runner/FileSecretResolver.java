@@ -24,8 +24,8 @@ public final class FileSecretResolver implements SecretResolver {
         }
         if (!ref.getName().matches(SecretKeyRef.NAME_PATTERN) || !ref.getKey().matches(SecretKeyRef.KEY_PATTERN)
                 || ref.getKey().equals(".") || ref.getKey().equals("..")) {
-            throw new SecretUnavailableException(field + ": \"" + dev.pgupgrade.engine.SpecValidator.printable(ref.toString())
-                    + "\" is not a valid Secret name and key");
+            throw new SecretUnavailableException(field + ": " + dev.pgupgrade.engine.SpecValidator.printable(ref.getName()) + "/"
+                    + dev.pgupgrade.engine.SpecValidator.printable(ref.getKey()) + " is not a valid Secret name and key");
         }
         Path file = dir.resolve(ref.getName()).resolve(ref.getKey());
         if (!Files.isRegularFile(file)) {

