@@ -67,6 +67,7 @@ servers=()           # "BINDIR DATADIR" of every server started, stopped on exit
 cleanup() {
   local s
   for s in "${servers[@]}"; do
+    # shellcheck disable=SC2086 # each entry is "BINDIR DATADIR": two arguments
     "$root/scripts/pg-cluster.sh" stop ${s} >/dev/null 2>&1 || true
   done
   rm -rf "$bench"
@@ -109,7 +110,7 @@ stop_server() {
 now() { date +%s.%N; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 iso_epoch() { date -d "$1" +%s.%N; }
-fmt() { [[ $1 == - ]] && echo - || awk -v s="$1" 'BEGIN { printf "%.1f", s }'; }
+fmt() { if [[ $1 == - ]]; then echo -; else awk -v s="$1" 'BEGIN { printf "%.1f", s }'; fi; }
 
 # --- 2. the source: PostgreSQL $SOURCE_MAJOR with the reference workload -------------------------------
 load_before=$(cut -d' ' -f1 /proc/loadavg)   # the machine may be shared: the table says how busy it was

@@ -24,7 +24,7 @@ free_port() {
   echo "demo: no free port" >&2; exit 1
 }
 random_password() { printf 'demo-%s-p@ss/w:rd' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"; }
-urlencode() { local s=$1 out= c i; for ((i = 0; i < ${#s}; i++)); do c=${s:i:1}; case $c in [a-zA-Z0-9._~-]) out+=$c ;; *) out+=$(printf '%%%02X' "'$c") ;; esac; done; printf %s "$out"; }
+urlencode() { local s=$1 out='' c i; for ((i = 0; i < ${#s}; i++)); do c=${s:i:1}; case $c in [a-zA-Z0-9._~-]) out+=$c ;; *) out+=$(printf '%%%02X' "'$c") ;; esac; done; printf %s "$out"; }
 
 source_port=$(free_port); target_port=$(free_port)
 source_password=$(random_password); target_password=$(random_password)
@@ -77,7 +77,7 @@ echo "demo: source (PostgreSQL $SOURCE_MAJOR) vs target (PostgreSQL $TARGET_MAJO
 tables_sql="select quote_ident(n.nspname) || '.' || quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
   and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype = 'e') order by 1"
-fingerprint() { echo "select count(*) || ' ' || md5(coalesce(string_agg(row(t.*)::text, E'\\n' order by row(t.*)::text), '')) from $1 t"; }
+fingerprint() { printf '%s\n' "select count(*) || ' ' || md5(coalesce(string_agg(row(t.*)::text, E'\\n' order by row(t.*)::text), '')) from $1 t"; }
 mismatches=0; checked=0
 printf '  %-34s %10s %10s  %s\n' TABLE SOURCE TARGET RESULT
 for db in $(on_source psql -X -A -t -d postgres -c "select datname from pg_database where not datistemplate order by 1"); do

@@ -30,7 +30,7 @@ for version in "$@"; do
   (cd "$tmp" && jar xf "$jar" postgres-linux-x86_64.txz)
   mkdir -p "$dest/$major.partial"
   tar -xJf "$tmp/postgres-linux-x86_64.txz" -C "$dest/$major.partial"
-  rm -rf "$tmp" "$dest/$major"
+  rm -rf "$tmp" "${dest:?}/$major"
   mv "$dest/$major.partial" "$dest/$major"
   # Servers run as an unprivileged user: the tree must be readable and executable by anyone.
   chmod -R a+rX "$dest/$major"
