@@ -47,8 +47,8 @@ public class PostgresUpgradeSpec {
     private ApprovalSpec approval;
 
     /** Restore a schema-only dump into a throwaway server of the target major before any downtime (default on). */
-    @JsonPropertyDescription("SchemaCheck: restore a schema-only dump into a throwaway server of the target major before any downtime (default on).")
-    private PhaseToggle schemaCheck;
+    @JsonPropertyDescription("SchemaCheck: restore a schema-only dump into a throwaway server of the target major, and look for objects a dump cannot carry, before any downtime (default on).")
+    private SchemaCheckSpec schemaCheck;
 
     @JsonPropertyDescription("How the data moves during the downtime window: strategy, jobs, restore session settings.")
     private TransferSpec transfer;
@@ -90,8 +90,8 @@ public class PostgresUpgradeSpec {
     public void setRehearsal(RehearsalSpec rehearsal) { this.rehearsal = rehearsal; }
     public ApprovalSpec getApproval() { return approval; }
     public void setApproval(ApprovalSpec approval) { this.approval = approval; }
-    public PhaseToggle getSchemaCheck() { return schemaCheck; }
-    public void setSchemaCheck(PhaseToggle schemaCheck) { this.schemaCheck = schemaCheck; }
+    public SchemaCheckSpec getSchemaCheck() { return schemaCheck; }
+    public void setSchemaCheck(SchemaCheckSpec schemaCheck) { this.schemaCheck = schemaCheck; }
     public TransferSpec getTransfer() { return transfer; }
     public void setTransfer(TransferSpec transfer) { this.transfer = transfer; }
     public VerificationSpec getVerification() { return verification; }

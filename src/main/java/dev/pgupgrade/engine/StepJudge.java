@@ -39,8 +39,8 @@ public final class StepJudge {
             case Validating -> validating(spec, result);
             case ProvisioningTarget -> provisioning(spec, result);
             case Rehearsal -> rehearsal(result);
-            case SchemaCheck -> restoreLike(result, "schema restored into a throwaway PostgreSQL " + spec.getTarget().getVersion(),
-                    "the schema does not restore on PostgreSQL " + spec.getTarget().getVersion());
+            case SchemaCheck -> UncarriedObjects.judge(spec, result, restoreLike(result, "schema restored into a throwaway PostgreSQL "
+                    + spec.getTarget().getVersion(), "the schema does not restore on PostgreSQL " + spec.getTarget().getVersion()));
             case Dumping -> Verdict.ok("dumped " + bytes(result.bytes()) + " in " + seconds(result.durationMillis())).withBytes(result.bytes());
             case Restoring -> restoreLike(result, "restored " + (result.bytes() == null ? "" : bytes(result.bytes()) + " ") + "in " + seconds(result.durationMillis()),
                     "the restore into the target reported errors");
@@ -60,9 +60,11 @@ public final class StepJudge {
         String sourceMajor = MajorVersion.fromVersionNum(result.sourceVersionNum());
         String targetMajor = result.targetVersionNum() == null ? wanted : MajorVersion.fromVersionNum(result.targetVersionNum());
         Optional<String> problem = VersionCheck.problem(wanted, sourceMajor, targetMajor);
-        if (problem.isEmpty() && result.targetUserData() != null && !result.targetUserData().isBlank()) {
-            problem = Optional.of("the target already holds user data (relations per database: " + result.targetUserData()
-                    + "); a restore would mix two databases: point spec.target at an empty server, or drop what it holds first");
+        if (problem.isEmpty()) {
+            problem = unnameable(result.sourceDatabases());
+        }
+        if (problem.isEmpty()) {
+            problem = TargetContents.problem(result, platformRoles(spec));
         }
         String target = result.targetVersion() != null ? "target PostgreSQL " + result.targetVersion()
                 : "target PostgreSQL " + wanted + " to be created";
@@ -81,7 +83,32 @@ public final class StepJudge {
             return Verdict.failed("the target " + spec.getTarget().getHandle() + " runs PostgreSQL " + targetMajor
                     + ", not the " + spec.getTarget().getVersion() + " spec.target.version asks for");
         }
+        Optional<String> held = TargetContents.problem(result, platformRoles(spec));
+        if (held.isPresent()) {
+            return Verdict.failed("the target " + spec.getTarget().getHandle() + ": " + held.get());
+        }
         return Verdict.ok(result.message() != null ? result.message() : "target ready").withVersions(null, result.targetVersion());
+    }
+
+    /**
+     * A database whose name holds a line break cannot be dumped: pg_dumpall (and pg_dump's scripts)
+     * refuse to write it into a \connect, PostgreSQL's guard against names that would end the line.
+     */
+    static Optional<String> unnameable(List<String> sourceDatabases) {
+        List<String> broken = orEmpty(sourceDatabases).stream().filter(n -> n.indexOf('\n') >= 0 || n.indexOf('\r') >= 0)
+                .map(SpecValidator::quoted).toList();
+        if (broken.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of("the source has " + count(broken.size(), "database") + " whose name holds a line break ("
+                + String.join(", ", broken) + "), which pg_dumpall and pg_dump cannot dump (PostgreSQL refuses such a name in a"
+                + " \\connect); nothing was touched: rename " + (broken.size() == 1 ? "it" : "them")
+                + " (ALTER DATABASE ... RENAME TO ...) and run the upgrade again");
+    }
+
+    /** Roles a platform puts on every new server: not the user's, so not a reason to refuse the target. */
+    static java.util.Set<String> platformRoles(PostgresUpgradeSpec spec) {
+        return spec.getPlatform() == dev.pgupgrade.api.Platform.APTIBLE ? java.util.Set.of("aptible", "postgres") : java.util.Set.of();
     }
 
     private static Verdict rehearsal(ScriptResult result) {
@@ -139,7 +166,8 @@ public final class StepJudge {
 
     static String count(Integer n, String noun) {
         int value = n == null ? 0 : n;
-        return value + " " + noun + (value == 1 ? "" : "s");
+        String plural = noun.endsWith("ch") || noun.endsWith("s") || noun.endsWith("x") ? noun + "es" : noun + "s";
+        return value + " " + (value == 1 ? noun : plural);
     }
 
     static String bytes(Long bytes) {

@@ -17,6 +17,11 @@ public record Verdict(boolean ok, String message, Long bytes, Integer expectedEr
         return new Verdict(false, message, null, null, null, List.of(), null, null, List.of());
     }
 
+    /** The same figures with another outcome: a later check overruling (or qualifying) an earlier one. */
+    public Verdict withOutcome(boolean ok, String message) {
+        return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, errors, sourceVersion, targetVersion, details);
+    }
+
     public Verdict withBytes(Long bytes) {
         return new Verdict(ok, message, bytes, expectedErrors, unexpectedErrors, errors, sourceVersion, targetVersion, details);
     }

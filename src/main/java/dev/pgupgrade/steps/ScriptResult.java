@@ -41,7 +41,26 @@ public record ScriptResult(
         String backupId,
         Long dumpMillis,
         Long restoreMillis,
-        String targetUserData) {
+        List<TargetObject> targetObjects,
+        List<TargetFact> targetCluster,
+        List<String> targetUnreadable,
+        List<UncarriedObject> uncarried,
+        Integer uncarriedCount) {
+
+    /** Something in a source database that a dump and restore cannot carry (source-uncarried.sql). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record UncarriedObject(String database, String kind, String name) {
+    }
+
+    /** User objects of one kind in one database of the target (target-objects.sql). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TargetObject(String database, String kind, Integer count) {
+    }
+
+    /** A cluster-wide fact about the target: a role (name, bootstrap), or how many roles, tablespaces, subscriptions. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TargetFact(String kind, String name, Boolean bootstrap, Integer count) {
+    }
 
     /** One service of an Aptible app as {@code aptible apps} showed it, before anything was scaled. */
     @JsonIgnoreProperties(ignoreUnknown = true)

@@ -34,7 +34,7 @@ public final class StepScripts {
     public static final String LIB = "lib.sh";
 
     public static final List<String> ALL = List.of(LIB, VALIDATE, SCHEMA_CHECK, DUMP, RESTORE, STREAM, DUMP_PARALLEL, RESTORE_PARALLEL, PIPELINE, VERIFY, ANALYZE,
-            "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql",
+            "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql", "target-objects.sql", "source-uncarried.sql",
             APTIBLE_LIB, APTIBLE_TUNNELS, APTIBLE_VALIDATE, APTIBLE_REHEARSAL, APTIBLE_PROVISION, APTIBLE_SERVICES, APTIBLE_REPOINT,
             APTIBLE_ROLLBACK, APTIBLE_DEPROVISION_SOURCE);
 

@@ -31,7 +31,7 @@ class PhaseMachineTest {
     private static PostgresUpgradeSpec spec(Boolean schemaCheck, Boolean analyze) {
         PostgresUpgradeSpec spec = new PostgresUpgradeSpec();
         if (schemaCheck != null) {
-            spec.setSchemaCheck(new PhaseToggle(schemaCheck));
+            spec.setSchemaCheck(new dev.pgupgrade.api.SchemaCheckSpec(schemaCheck));
         }
         if (analyze != null) {
             spec.setAnalyze(new PhaseToggle(analyze));
@@ -68,7 +68,7 @@ class PhaseMachineTest {
         @Test
         void validatingGoesToSchemaCheckWhenToggleHasNoValue() {
             PostgresUpgradeSpec spec = new PostgresUpgradeSpec();
-            spec.setSchemaCheck(new PhaseToggle());
+            spec.setSchemaCheck(new dev.pgupgrade.api.SchemaCheckSpec());
             assertEquals(Phase.SchemaCheck, PhaseMachine.next(Phase.Validating, spec));
         }
 

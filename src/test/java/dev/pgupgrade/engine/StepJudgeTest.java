@@ -9,6 +9,7 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.TargetSpec;
 import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.testing.Upgrades;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,7 +55,7 @@ class StepJudgeTest {
         ScriptResult build() {
             return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
                     null, null, errorCount, errorLines, roles, databasesBefore, bytes, durationMillis, databases, null,
-                    mode, tables, mismatchCount, mismatches, summaries, targetExists, null, null, null, backupId, dumpMillis, restoreMillis, null);
+                    mode, tables, mismatchCount, mismatches, summaries, targetExists, null, null, null, backupId, dumpMillis, restoreMillis, null, null, null, null, null);
         }
     }
 
@@ -190,6 +191,16 @@ class StepJudgeTest {
         assertEquals("source PostgreSQL 13.23, target PostgreSQL 17.6", v.message());
         assertEquals("13.23", v.sourceVersion());
         assertEquals("17.6", v.targetVersion());
+    }
+
+    /** pg_dumpall and pg_dump refuse a database name with a line break in a \\connect: refused in Validating, named. */
+    @Test
+    void aSourceDatabaseWhoseNameHoldsALineBreakIsRefused() throws Exception {
+        ScriptResult result = ScriptResult.parse("{\"ok\":true,\"sourceVersionNum\":140000,\"sourceVersion\":\"14.0\",\"targetVersionNum\":170000,"
+                + "\"targetVersion\":\"17.0\",\"sourceDatabases\":[\"postgres\",\"two\\nlines\",\"cr\\rhere\"]}");
+        Verdict v = StepJudge.judge(Phase.Validating, Upgrades.direct("17", 1L).getSpec(), new PhaseOutcome.Ran(0, result, null));
+        assertFalse(v.ok());
+        assertTrue(v.message().startsWith("the source has 2 databases whose name holds a line break (\"two\\nlines\", \"cr\\rhere\")"), v.message());
     }
 
     @Test

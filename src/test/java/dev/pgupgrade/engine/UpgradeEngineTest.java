@@ -49,7 +49,7 @@ class UpgradeEngineTest {
                                List<String> roles, List<String> databases, Long bytes, Long durationMillis, Integer dbCount) {
         return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
                 null, null, errorCount, errorLines, roles, databases, bytes, durationMillis, dbCount, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     static ScriptResult validated(int sourceNum, String source, int targetNum, String target) {
@@ -72,7 +72,7 @@ class UpgradeEngineTest {
         return new ScriptResult(true, null, null, null, null, null, null, null, null, null, null, null, null, null, null, 1200L, 3, null,
                 "checksums", 9, mismatches, mismatches == 0 ? List.of() : List.of("orders: rows public.orders: source 10, target 9"),
                 List.of("orders: 9 tables (9 with content checksums), 2 sequences, 0 large objects: " + mismatches + " mismatches"),
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     static ScriptResult analyzed(int databases) {
@@ -376,7 +376,7 @@ class UpgradeEngineTest {
     @Test
     void disabledOptionalPhasesAreLeftOut() {
         PostgresUpgrade u = upgrade("17");
-        u.getSpec().setSchemaCheck(new PhaseToggle(false));
+        u.getSpec().setSchemaCheck(new dev.pgupgrade.api.SchemaCheckSpec(false));
         u.getSpec().setAnalyze(new PhaseToggle(false));
         dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
         off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);

@@ -52,14 +52,15 @@ class DirectUpgradeFailureTest {
     void aTargetHoldingUserDataIsRefusedBeforeAnythingIsDumped() throws Exception {
         try (PostgresServer target = PostgresServer.start("17")) {
             target.execute("postgres", "create table accounts (id int)");
-            target.execute("postgres", "create extension if not exists citext");  // an extension's own objects are not user data
+            // an extension counts once, as an extension: its own functions and types are not listed again
+            target.execute("postgres", "create extension if not exists citext");
             UpgradeWorkspace ws = workspace(source13, target.url("postgres"), "17");
             UpgradeWorkspace.Result run = ws.run("17");
 
             assertEquals(ExitCodes.FAILED, run.exitCode(), run::toString);
             JsonNode status = run.resource().path("status");
             assertEquals("Validating", status.path("failedPhase").asText());
-            assertTrue(status.path("message").asText().contains("the target already holds user data (relations per database: postgres: 1)"),
+            assertTrue(status.path("message").asText().contains("the target already holds objects of its own (database \"postgres\": 1 relation, 1 extension)"),
                     status::toString);
             assertTrue(run.stderr().contains("Validating   FAILED"), run.stderr());
             assertFalse(Files.exists(ws.workDir().resolve("dump.sql")), "nothing was dumped");
@@ -67,6 +68,28 @@ class DirectUpgradeFailureTest {
             UpgradeWorkspace.Result again = workspace(source13, target.url("postgres"), "17").run("17");
             assertEquals(ExitCodes.FAILED, again.exitCode());
             assertTrue(again.stderr().contains("already ended"), again.stderr());
+        }
+    }
+
+    /**
+     * Relations are not the only user objects: a target whose postgres database held only a function
+     * and a large object passed the old check and was restored into. Every kind counts, in every
+     * database, and so does a role nobody expects.
+     */
+    @Test
+    void aTargetHoldingAnyKindOfUserObjectIsRefused() throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            target.execute("postgres", "create function answer() returns int language sql as 'select 42'", "select lo_create(0)");
+            target.execute("template1", "create type mood as enum ('ok')");
+            target.execute("postgres", "create role \"odd|role\nname\"");
+            UpgradeWorkspace.Result run = workspace(source13, target.url("postgres"), "17").run("17");
+
+            assertEquals(ExitCodes.FAILED, run.exitCode(), run::toString);
+            String message = run.resource().path("status").path("message").asText();
+            assertTrue(message.contains("database \"postgres\": 1 function, 1 large object"), message);
+            assertTrue(message.contains("database \"template1\": 1 type"), message);
+            assertTrue(message.contains("roles \"odd|role\\nname\""), message);
+            assertEquals(1, target.queryInt("postgres", "select count(*) from pg_proc where proname = 'answer'"), "the target was left alone");
         }
     }
 

@@ -80,8 +80,8 @@ class PipelineFidelityTest {
             assertTrue(sourceReadings.get(0).contains("Ωmega"), sourceReadings.get(0));
             // each table took the path its column types allow
             String log = Files.readString(ws.workDir().resolve("steps/restoring-1.log"));
-            assertTrue(log.contains("copying public.readings (binary)"), log);
-            assertTrue(log.contains("copying public.places (text)"), log);
+            assertTrue(log.contains("copying \"public\".\"readings\" (binary)"), log);
+            assertTrue(log.contains("copying \"public\".\"places\" (text)"), log);
             assertEquals(rows(source, "select count(*), sum(id), md5(string_agg(tag, ',' order by id)) from bulk"),
                     rows(target, "select count(*), sum(id), md5(string_agg(tag, ',' order by id)) from bulk"), "bulk differs");
         }

@@ -243,7 +243,7 @@ class AptibleEndToEndTest {
 
     private PostgresUpgrade lean(String targetMajor) {
         PostgresUpgrade upgrade = upgrade(targetMajor);
-        upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.PhaseToggle(false));
+        upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.SchemaCheckSpec(false));
         upgrade.getSpec().setAnalyze(new dev.pgupgrade.api.PhaseToggle(false));
         dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
         off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);
@@ -401,7 +401,7 @@ class AptibleEndToEndTest {
         PostgresUpgrade done = runToEnd(lean());
         assertEquals(Phase.Failed, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
         assertEquals(Phase.Validating, done.getStatus().getFailedPhase());
-        assertTrue(done.getStatus().getMessage().contains("the target database shop-db-16 already exists and holds data (1 relations in database db)"),
+        assertTrue(done.getStatus().getMessage().contains("the target already holds objects of its own (database \"db\": 1 relation)"),
                 done.getStatus().getMessage());
         assertTrue(aptible.database("shop-db-16").isPresent(), "someone else's database is never deprovisioned");
         assertTrue(aptible.calls().stream().noneMatch(c -> c.startsWith("apps:scale") || c.startsWith("db:create")), aptible.calls()::toString);
@@ -415,7 +415,7 @@ class AptibleEndToEndTest {
         kubelet.beforeStep("restoring-1", () -> aptible.hangTunnel("shop-db-16"));
         PostgresUpgrade done = runToEnd(lean());
         assertEquals(Phase.RolledBack, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
-        assertTrue(step(done, Phase.ProvisioningTarget).getMessage().startsWith("adopted the existing empty target shop-db-16"),
+        assertTrue(step(done, Phase.ProvisioningTarget).getMessage().startsWith("adopted the existing target shop-db-16"),
                 step(done, Phase.ProvisioningTarget)::getMessage);
         assertFalse(done.getStatus().getTarget().getCreatedByUpgrade());
         assertTrue(aptible.database("shop-db-16").isPresent(), "a target this upgrade did not create is left as it is");

@@ -105,7 +105,7 @@ class OperatorGuardsTest {
                 PostgresUpgrade after = OperatorFailureTest.awaitEnd(rig.cluster, "second", 120);
                 assertEquals(Phase.Failed, after.getStatus().getPhase());
                 assertEquals(Phase.Validating, after.getStatus().getFailedPhase());
-                assertTrue(after.getStatus().getMessage().contains("the target already holds user data"), after.getStatus().getMessage());
+                assertTrue(after.getStatus().getMessage().contains("the target already holds objects of its own"), after.getStatus().getMessage());
             } finally {
                 release.countDown();
             }

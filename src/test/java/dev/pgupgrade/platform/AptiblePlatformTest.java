@@ -147,7 +147,7 @@ class AptiblePlatformTest {
         PostgresUpgradeStatus after = engine.stepEnded(upgrade, inventory,
                 new PhaseOutcome.Ran(1, new ScriptResult(false, "aptible apps failed: Unauthorized", null, null, null, null, null, null, null,
                         null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                        null, null, null), null), NOW);
+                        null, null, null, null, null, null, null), null), NOW);
         assertEquals(Phase.RollingBack, after.getPhase(), "ScalingDown ran: the rollback restores whatever was recorded (nothing)");
         assertTrue(after.getMessage().contains("Unauthorized"), after.getMessage());
     }

@@ -129,7 +129,8 @@ class FileSecretResolverTest {
         Files.writeString(dir.resolve("x"), URL);
         secret("source-db", "url", URL);
         SecretUnavailableException e = fails(new SecretKeyRef(name, key));
-        assertEquals(FIELD + ": \"" + name + "/" + key + "\" is not a valid Secret name and key", e.getMessage());
+        assertEquals(FIELD + ": " + dev.pgupgrade.engine.SpecValidator.printable(name) + "/" + dev.pgupgrade.engine.SpecValidator.printable(key)
+                + " is not a valid Secret name and key", e.getMessage());
         assertFalse(e.getMessage().contains("TopSecret42"), e.getMessage());
     }
 

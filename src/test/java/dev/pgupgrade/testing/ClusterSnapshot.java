@@ -98,11 +98,17 @@ public final class ClusterSnapshot {
             values.addAll(query(c, "select '" + seq.replace("'", "''") + " ' || last_value || ' ' || is_called from " + seq));
         }
         aspects.put(db + ": sequence values", values);
-        List<String> tables = query(c, "select quote_ident(n.nspname) || '.' || quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'm') and "
+        // Each table's rows by column NAME: a restore may legitimately order a table's columns
+        // differently (inheritance children, typed tables, dropped columns); by position, equal rows differ.
+        List<String> tables = query(c, "select format('select %L || '' rows='' || count(*) || '' md5='' || md5(coalesce(string_agg(r::text, E''\\n'' order by r::text), '''')) "
+                + "from (select row(%s) as r from only %s t) x', c.oid::regclass::text, "
+                + "coalesce((select string_agg(format('t.%I', a.attname), ', ' order by a.attname::text collate \"C\") from pg_attribute a "
+                + "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), ''), c.oid::regclass) "
+                + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'm') and "
                 + userSchema.formatted("n", "n") + " and " + notExtensionMember.formatted("c.oid"));
         List<String> contents = new ArrayList<>();
         for (String table : tables) {
-            contents.addAll(query(c, "select '" + table.replace("'", "''") + " rows=' || count(*) || ' md5=' || md5(coalesce(string_agg(row(t.*)::text, E'\\n' order by row(t.*)::text), '')) from " + table + " t"));
+            contents.addAll(query(c, table));
         }
         contents.sort(null);
         aspects.put(db + ": table contents", contents);

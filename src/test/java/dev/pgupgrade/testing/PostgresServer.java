@@ -100,11 +100,47 @@ public final class PostgresServer implements AutoCloseable {
         run(pb);
     }
 
+    /**
+     * Loads a pg_dumpall script with psql as the superuser, going on past errors as a restore does,
+     * and returns the ERROR lines psql printed (a dump of a whole cluster always re-creates its own
+     * superuser, so 'role "postgres" already exists' is one of them).
+     */
+    public List<String> loadDump(Path dump) {
+        ProcessBuilder pb = new ProcessBuilder("psql", "-X", "-q", "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
+                "-d", "postgres", "-f", dump.toString());
+        pb.environment().put("PGPASSWORD", password);
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        try {
+            Process p = pb.start();
+            List<String> errors = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(l -> l.contains("ERROR:") || l.contains("FATAL:")).toList();
+            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new IllegalStateException("psql -f " + dump + " failed: " + errors);
+            }
+            return errors;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     public void execute(String database, String... statements) throws SQLException {
         try (Connection c = connect(database); var s = c.createStatement()) {
             for (String statement : statements) {
                 s.execute(statement);
             }
+        }
+    }
+
+    /** The first column of the first row of a query, as an int. */
+    public int queryInt(String database, String sql) throws SQLException {
+        try (Connection c = connect(database); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
+            if (!rs.next()) {
+                throw new SQLException("no row: " + sql);
+            }
+            return rs.getInt(1);
         }
     }
 

@@ -45,7 +45,7 @@ public final class Upgrades {
         api.setName("shop-api");
         api.setUrlSecretRef(new SecretKeyRef("shop-app", "DATABASE_URL"));
         upgrade.getSpec().setServices(new java.util.ArrayList<>(java.util.List.of(api)));
-        upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.PhaseToggle(false));
+        upgrade.getSpec().setSchemaCheck(new dev.pgupgrade.api.SchemaCheckSpec(false));
         upgrade.getSpec().setAnalyze(new dev.pgupgrade.api.PhaseToggle(false));
         dev.pgupgrade.api.VerificationSpec off = new dev.pgupgrade.api.VerificationSpec();
         off.setMode(dev.pgupgrade.api.VerificationSpec.Mode.OFF);

@@ -6,18 +6,21 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${TARGET_URL:?}"
 
-non_template_databases "$TARGET_URL" "the target server" > "$WORK_DIR/analyze-databases.txt"
+non_template_databases "$TARGET_URL" "the target server" > "$WORK_DIR/analyze-databases"
 started=$(date +%s%N)
-while IFS= read -r db; do
-  stage "VACUUM ANALYZE in database $db"
-  # The database name goes in through the environment: a name with '=' in it stays a name.
-  ( use_url "$TARGET_URL" "the target server"; export PGDATABASE=$db
-    vacuumdb --quiet --analyze-in-stages --jobs "$(transfer_jobs)" && vacuumdb --quiet --jobs "$(transfer_jobs)" ) \
-    2> "$WORK_DIR/analyze.err" || die "VACUUM ANALYZE failed in database $db: $(grep -m1 -E 'ERROR|FATAL|error' "$WORK_DIR/analyze.err")"
-done < "$WORK_DIR/analyze-databases.txt"
+count=0
+while IFS= read -r -d '' db; do
+  count=$((count + 1))
+  stage "VACUUM ANALYZE in database $count"
+  # The database name goes in as dbname='...': vacuumdb reads a name holding '=' (even from
+  # PGDATABASE) as connection parameters, which could send the password to another host.
+  ( use_url "$TARGET_URL" "the target server"; dbname=$(conninfo_dbname "$db")
+    vacuumdb --quiet --analyze-in-stages --jobs "$(transfer_jobs)" -d "$dbname" && vacuumdb --quiet --jobs "$(transfer_jobs)" -d "$dbname" ) \
+    2> "$WORK_DIR/analyze.err" || die "VACUUM ANALYZE failed in database $count of the target: $(grep -m1 -E 'ERROR|FATAL|error' "$WORK_DIR/analyze.err")"
+done < "$WORK_DIR/analyze-databases"
 finished=$(date +%s%N)
 
-result_lines databaseNames "$WORK_DIR/analyze-databases.txt" 200
-result_num databases "$(wc -l < "$WORK_DIR/analyze-databases.txt")"
+result_names databaseNames "$WORK_DIR/analyze-databases"
+result_num databases "$count"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 succeed

@@ -39,10 +39,13 @@ unset source_url
 
 stage "reading the source's version through a tunnel"
 open_tunnel SOURCE_URL "$SOURCE_HANDLE" "$SOURCE_ENVIRONMENT"
+# shellcheck disable=SC2153 # SOURCE_URL: exported by open_tunnel
 source_num=$(psql_at "$SOURCE_URL" "the source database" "show server_version_num")
 source_version=$(psql_at "$SOURCE_URL" "the source database" "show server_version")
 result_num sourceVersionNum "$source_num"
 result_str sourceVersion "${source_version%% *}"
+non_template_databases "$SOURCE_URL" "the source database" > "$WORK_DIR/source-databases"
+result_names sourceDatabases "$WORK_DIR/source-databases"
 
 target_db=$(database_json "$TARGET_HANDLE" "$TARGET_ENVIRONMENT")
 if [[ -n $target_db ]]; then
@@ -50,12 +53,11 @@ if [[ -n $target_db ]]; then
   open_tunnel TARGET_URL "$TARGET_HANDLE" "$TARGET_ENVIRONMENT"
   target_num=$(psql_at "$TARGET_URL" "the target database" "show server_version_num")
   target_version=$(psql_at "$TARGET_URL" "the target database" "show server_version")
-  contents=$(target_contents "$TARGET_URL" "the target database")
-  [[ -z $contents ]] || die "the target database $TARGET_HANDLE already exists and holds data (${contents%; }); it is never restored into: deprovision it or name another spec.target.handle"
+  target_objects "$TARGET_URL" "the target database"   # judged by the engine: one rule for every platform
   result_num targetVersionNum "$target_num"
   result_str targetVersion "${target_version%% *}"
   result_bool targetExists true
-  note="the existing empty target $TARGET_HANDLE will be adopted"
+  note="the existing target $TARGET_HANDLE will be adopted if it holds nothing"
 else
   result_bool targetExists false
   note="the target $TARGET_HANDLE will be created in $TARGET_ENVIRONMENT"

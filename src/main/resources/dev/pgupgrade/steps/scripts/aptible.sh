@@ -205,17 +205,6 @@ purge_orphaned_backups() {
 
 # --- the target ---------------------------------------------------------------------------------
 
-# target_contents URL WHAT: what a new Aptible database would not hold (empty output: nothing),
-# i.e. databases besides "db" and "postgres", and relations in "db". A target holding data is
-# never adopted: restoring into it would mix two databases.
-target_contents() {
-  local extra relations
-  extra=$(psql_at "$1" "$2" "select string_agg(quote_ident(datname), ', ' order by datname) from pg_database where not datistemplate and datname not in ('postgres', 'db')")
-  relations=$(psql_at "$1" "$2" "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%' and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')")
-  [[ -z $extra ]] || printf 'databases %s; ' "$extra"
-  [[ $relations == 0 ]] || printf '%s relations in database db; ' "$relations"
-}
-
 # create_database HANDLE ENVIRONMENT MAJOR DISK_GB [CONTAINER_MB]: aptible db:create with the
 # runbook's flags. A failed create is retried only when the database really does not exist (an API
 # timeout may come after the fact), so a retry never makes a second one.

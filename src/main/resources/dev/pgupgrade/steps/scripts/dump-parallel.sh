@@ -18,25 +18,23 @@ estimate=$(estimated_dump_bytes "$SOURCE_URL" "the source server")
 started=$(date +%s%N)
 
 stage "pg_dumpall --globals-only of the source"
-( use_url "$SOURCE_URL" "the source server"; pg_dumpall --globals-only -l "${PGDATABASE:-postgres}" ) 2> "$WORK_DIR/dump.err" \
+( use_url "$SOURCE_URL" "the source server"; pg_dumpall --quote-all-identifiers --globals-only -l "$(conninfo_dbname "${PGDATABASE:-postgres}")" ) 2> "$WORK_DIR/dump.err" \
   | target_role_filter "$target_user" > "$dir/globals.sql" 2> "$WORK_DIR/filter.err" \
   || die "pg_dumpall --globals-only of the source failed: $(grep -m1 -E 'error|ERROR' "$WORK_DIR/dump.err" || tail -n 1 "$WORK_DIR/dump.err")"
-psql_at "$SOURCE_URL" "the source server" \
-  "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" \
-  > "$dir/databases.txt"
+databases_z "$SOURCE_URL" "the source server" "datallowconn and datname <> 'template0'" "datname <> 'template1', datname <> 'postgres', datname" \
+  > "$dir/databases"
 
 # progress: the directory's size against the tables' size
 dir_bytes() { du -sb "$dir" | cut -f1; }
 report_every_2s bytes "$estimate" true dir_bytes
 
 i=0
-while IFS= read -r db; do
+while IFS= read -r -d '' db; do
   i=$((i + 1))
-  stage "pg_dump -Fd -j $jobs of database $db"
-  printf '%s\n' "$db" > "$dir/db$i.name"
-  ( use_url "$SOURCE_URL" "the source server"; PGDATABASE=$db pg_dump -Fd -j "$jobs" -Z 0 --create -f "$dir/db$i" ) 2> "$dir/db$i.dump.err" \
-    || die "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$dir/db$i.dump.err" || tail -n 1 "$dir/db$i.dump.err")"
-done < "$dir/databases.txt"
+  stage "pg_dump -Fd -j $jobs of database $(shown "$db")"
+  ( use_url "$SOURCE_URL" "the source server"; pg_dump --quote-all-identifiers -Fd -j "$jobs" -Z 0 --create -f "$dir/db$i" -d "$(conninfo_dbname "$db")" ) 2> "$dir/db$i.dump.err" \
+    || die "pg_dump of database $(shown "$db") failed: $(grep -m1 -E 'error|ERROR' "$dir/db$i.dump.err" || tail -n 1 "$dir/db$i.dump.err")"
+done < "$dir/databases"
 stop_reports
 finished=$(date +%s%N)
 bytes=$(du -sb "$dir" | cut -f1)

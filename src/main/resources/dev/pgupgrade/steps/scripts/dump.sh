@@ -16,7 +16,7 @@ rm -f "$dump" "$dump.partial"
 estimate=$(estimated_dump_bytes "$SOURCE_URL" "the source server")
 stage "pg_dumpall of the source"
 started=$(date +%s%N)
-( use_url "$SOURCE_URL" "the source server"; pg_dumpall -l "${PGDATABASE:-postgres}" ) 2> "$WORK_DIR/dump.err" \
+( use_url "$SOURCE_URL" "the source server"; pg_dumpall --quote-all-identifiers -l "$(conninfo_dbname "${PGDATABASE:-postgres}")" ) 2> "$WORK_DIR/dump.err" \
   | target_role_filter "$target_user" 2> "$WORK_DIR/filter.err" | count_bytes "$estimate" true > "$dump.partial" \
   || die "pg_dumpall of the source failed: $(grep -m1 -E 'error|ERROR' "$WORK_DIR/dump.err" || tail -n 1 "$WORK_DIR/dump.err")"
 finished=$(date +%s%N)

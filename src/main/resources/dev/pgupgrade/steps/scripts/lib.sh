@@ -56,6 +56,23 @@ json_string() { # escapes one value as a JSON string (control characters dropped
   printf '"%s"' "$s"
 }
 
+json_exact() { # escapes one value as a JSON string exactly: control characters escaped, nothing lost (names)
+  local s=$1 i c
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  if [[ $s == *[$'\001'-$'\037']* ]]; then
+    for ((i = 1; i < 32; i++)); do
+      # shellcheck disable=SC2059 # the format is the escape that makes the character
+      printf -v c "\\x$(printf %02x "$i")"
+      s=${s//"$c"/$(printf '\\u%04x' "$i")}
+    done
+  fi
+  printf '"%s"' "$s"
+}
+
 result_str() { _RESULT_FIELDS+=("$(json_string "$1"):$(json_string "$2")"); }
 
 result_num() {
@@ -157,12 +174,12 @@ use_url() {
   else
     host=$hostport; port=
   fi
-  [[ -n $host ]] && export PGHOST="$(_urldecode "$host")"
+  if [[ -n $host ]]; then export PGHOST; PGHOST=$(_urldecode "$host"); fi
   if [[ -n $port ]]; then
     [[ $port =~ ^[0-9]{1,5}$ ]] || die "$what: the URL has an invalid port"
     export PGPORT=$port
   fi
-  [[ -n $path ]] && export PGDATABASE="$(_urldecode "$path")"
+  if [[ -n $path ]]; then export PGDATABASE; PGDATABASE=$(_urldecode "$path"); fi
   local kv key value
   if [[ -n $query ]]; then
     local IFS='&'
@@ -198,10 +215,49 @@ psql_at() {
   die "cannot query $2: ${why:-psql failed}"
 }
 
-# error_lines STDERR_FILE OUT_FILE: the ERROR/FATAL lines psql printed, with the dump file's path
-# replaced by its line number so that status shows "line 42: ERROR: ...".
+# error_lines STDERR_FILE OUT_FILE [SQL_FILE]: the ERROR/FATAL lines psql printed, each prefixed by
+# where it happened: with the SQL file psql ran (a pg_dump or pg_dumpall script), the object whose
+# statement failed, from the dump's own "-- Name: x; Type: TABLE; Schema: s" header before that line,
+# and the database (its \connect), e.g. "TABLE public.t in database shop: ERROR: ..."; without it,
+# "line N: ERROR: ...". Names come from the dump's comments (pg_dump writes them on one line) and
+# only ever reach awk as input.
 error_lines() {
-  grep -E '(ERROR|FATAL|PANIC):' "$1" | sed -E 's/^psql:[^:]*:([0-9]+): /line \1: /' > "$2" || true
+  local sql=${3:-/dev/null}
+  # shellcheck disable=SC1003 # backslashes and quotes inside the awk program are awk's
+  awk -v with_sql="${3:+1}" '
+    FILENAME == ARGV[1] {
+      if (match($0, /:[0-9]+: (ERROR|FATAL|PANIC):/)) {
+        rest = substr($0, RSTART + 1); n = rest; sub(/:.*/, "", n); msg = rest; sub(/^[0-9]+: /, "", msg)
+        count++; at[count] = n + 0; text[count] = msg; wanted[n + 0] = 1; if (n + 0 > last) last = n + 0
+      } else if ($0 ~ /(ERROR|FATAL|PANIC):/) {
+        count++; at[count] = 0; text[count] = $0
+      }
+      next
+    }
+    FNR > last { exit }   # nothing more to name: a dump may be large
+    /^\\connect / {
+      db = substr($0, 10); what = ""
+      # pg_dumpall writes a name that needs quoting as -reuse-previous=on "dbname=(quoted value)": shown as the bare name
+      if (db ~ /^-reuse-previous=on "dbname='\''.*'\''"$/) {
+        db = substr(db, 29, length(db) - 30); gsub(/""/, "\"", db); gsub(/\\'\''/, "'\''", db); gsub(/\\\\/, "\\", db)
+      } else if (db ~ /^".*"$/) {   # --quote-all-identifiers: \connect "name"
+        db = substr(db, 2, length(db) - 2); gsub(/""/, "\"", db)
+      }
+    }
+    /^-- Name: / {
+      h = substr($0, 10); t = index(h, "; Type: "); name = substr(h, 1, t - 1); r = substr(h, t + 8)
+      k = index(r, "; Schema: "); type = substr(r, 1, k - 1); r = substr(r, k + 10); k = index(r, ";"); schema = substr(r, 1, k - 1)
+      what = type " " (schema == "-" || schema == "" ? "" : schema ".") name
+    }
+    /^-- (Roles|Role memberships|User Configurations|Tablespaces|Databases)$/ { what = substr($0, 4); db = "" }
+    FNR in wanted { where[FNR] = what (db == "" ? "" : (what == "" ? "" : " ") "in database " db) }
+    END {
+      for (i = 1; i <= count; i++) {
+        if (at[i] == 0) { print text[i]; continue }
+        place = with_sql && where[at[i]] != "" ? where[at[i]] : "line " at[i]
+        print place ": " text[i]
+      }
+    }' "$1" "$sql" > "$2" || true
 }
 
 # existing_names_in_errors KIND ERRORS_FILE EXISTING_FILE: the names of EXISTING_FILE that an
@@ -217,8 +273,9 @@ existing_names_in_errors() {
 target_role_filter() {
   local role=$1 quoted
   quoted="\"${role//\"/\"\"}\""
-  awk -v bare="ALTER ROLE $role WITH " -v quoted="ALTER ROLE $quoted WITH " '
-    (index($0, bare) == 1 || index($0, quoted) == 1) && / PASSWORD / { dropped++; next }
+  # through the environment: awk -v would read backslashes in the name as escapes
+  BARE="ALTER ROLE $role WITH " QUOTED="ALTER ROLE $quoted WITH " awk '
+    (index($0, ENVIRON["BARE"]) == 1 || index($0, ENVIRON["QUOTED"]) == 1) && / PASSWORD / { dropped++; next }
     { print }
     END { if (dropped) printf "pgupgrade: dropped %d password statement(s) for the target role\n", dropped > "/dev/stderr" }'
 }
@@ -249,8 +306,8 @@ counted_bytes() {
 # estimated_dump_bytes URL WHAT: the size of every table (without indexes): about what a dump writes
 estimated_dump_bytes() {
   local total=0 db size
-  while IFS= read -r db; do
-    size=$( (use_url "$1" "$2"; PGDATABASE=$db psql -X -q -A -t \
+  while IFS= read -r -d '' db; do
+    size=$( (use_url "$1" "$2"; psql -X -q -A -t -d "$(conninfo_dbname "$db")" \
       -c "select coalesce(sum(pg_table_size(oid)), 0) from pg_class where relkind in ('r', 'm')") 2>/dev/null ) || size=0
     total=$((total + ${size:-0}))
   done < <(non_template_databases "$1" "$2")
@@ -296,11 +353,12 @@ target_inventory_before() {
   psql_at "$TARGET_URL" "the target server" "select datname from pg_database order by 1" > "$WORK_DIR/target-databases-before.txt"
 }
 
-# report_restore_errors STDERR ROLES_BEFORE DATABASES_BEFORE: the restore's error lines, and the names
-# they mention that already existed, as result fields for the engine's classifier.
+# report_restore_errors STDERR ROLES_BEFORE DATABASES_BEFORE [SQL_FILE]: the restore's error lines
+# (named by object when the SQL script is given, see error_lines), and the names they mention that
+# already existed, as result fields for the engine's classifier.
 report_restore_errors() {
   local stderr=$1 lines=${1%.err}-errors.txt
-  error_lines "$stderr" "$lines"
+  error_lines "$stderr" "$lines" "${4:-}"
   existing_names_in_errors role "$lines" "$2" > "$lines.roles"
   existing_names_in_errors database "$lines" "$3" > "$lines.databases"
   result_num errorCount "$(wc -l < "$lines")"
@@ -318,26 +376,79 @@ result_passwords_dropped() {
 # connection_user URL WHAT: the role name a URL connects as (what the server reports).
 connection_user() { psql_at "$1" "$2" "select current_user"; }
 
-# non_template_databases URL WHAT: one name per line
-non_template_databases() {
-  psql_at "$1" "$2" "select datname from pg_database where not datistemplate and datallowconn order by 1"
+# --- names ---------------------------------------------------------------------------------------
+# Every dump is taken with --quote-all-identifiers: the restore runs on another major, whose keywords
+# may include a word the source's does not (json from 16 on), and a name that is a keyword there must
+# still read as a name. The queries we generate quote every identifier for the same reason.
+# Names are data: a database, schema, table, column or role name may hold any character but NUL
+# (quotes, |, /, \, &, newlines, $(...)). Lists of names travel NUL-separated (psql -0, read -d ''),
+# reach SQL only as quoted identifiers or literals made by the server (format %I/%L, quote_ident),
+# awk only as input (ENVIRON, files), never as program text, and client tools only as below.
+
+# conninfo_dbname NAME: NAME as a libpq connection string, for -d/--dbname. A client tool reads a
+# -d value holding '=' or starting with postgres:// as connection parameters (vacuumdb even does so
+# with PGDATABASE), so a database named "host=elsewhere" would send the password elsewhere; as
+# dbname='...' it stays a name.
+conninfo_dbname() { local s=${1//\\/\\\\}; printf "dbname='%s'" "${s//\'/\\\'}"; }
+
+# escaped NAME: NAME with backslash, tab, newline and carriage return written as \\ \t \n \r -- the
+# form Verifying's facts use -- and other control characters dropped: fit for one line of output.
+escaped() {
+  local s=${1//\\/\\\\}
+  s=${s//$'\t'/\\t}; s=${s//$'\n'/\\n}; s=${s//$'\r'/\\r}
+  printf '%s' "$s" | tr -d '\000-\037'
 }
 
-# user_relations URL WHAT: "db: N, db2: M" for every database of the server holding user relations
-# (tables, views, sequences... outside the catalogs, not created by an extension); empty when none.
-# A target that holds any is never restored into: the restore would mix two databases.
-user_relations() {
-  local url=$1 what=$2 db n report=()
-  while IFS= read -r db; do
-    [[ -n $db ]] || continue
-    n=$( ( use_url "$url" "$what"; export PGDATABASE=$db
-           psql -X -q -A -t -v ON_ERROR_STOP=1 -c "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp)'
-               and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
-               and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')" ) 2>/dev/null ) \
-      || continue   # a database this role may not enter holds nothing it could restore over
-    ((n == 0)) || report+=("$db: $n")
-  done < <(non_template_databases "$url" "$what")
+# shown NAME: a name for a message or the step log, in double quotes (escaped as above): a name
+# holding a newline can neither start a line of its own (a forged progress line) nor hide another.
+shown() { local s; s=$(escaped "$1"); printf '"%s"' "${s//\"/\\\"}"; }
+
+# databases_z URL WHAT CONDITION [ORDER]: the names of the databases matching the SQL CONDITION on
+# pg_database, in ORDER (default: by name), NUL-separated (read them with: while IFS= read -r -d '' db).
+databases_z() {
+  local err why
+  err=$(mktemp "$WORK_DIR/.psql-err.XXXXXX")
+  if ( use_url "$1" "$2"; psql -X -q -A -t -0 -v ON_ERROR_STOP=1 -c "select datname from pg_database where $3 order by ${4:-datname}" ) 2>"$err"; then
+    rm -f "$err"; return 0
+  fi
+  why=$(grep -v '^[[:space:]]*$' "$err" | head -n 1 | sed -E 's/^psql: (error: )?//')
+  rm -f "$err"
+  die "cannot query $2: ${why:-psql failed}"
+}
+
+# non_template_databases URL WHAT: the databases a restore fills and an analyze visits, NUL-separated
+non_template_databases() { databases_z "$1" "$2" "not datistemplate and datallowconn"; }
+
+# result_names KEY FILE [MAX]: the NUL-separated names in FILE (first MAX) as a JSON array.
+result_names() {
+  local key=$1 file=$2 max=${3:-200} items=() name
+  if [[ -n ${RESULT_MAX_LINES:-} ]] && ((max > RESULT_MAX_LINES)); then max=$RESULT_MAX_LINES; fi
+  while IFS= read -r -d '' name && ((${#items[@]} < max)); do items+=("$(json_exact "$name")"); done < "$file"
   local IFS=,
-  printf '%s' "${report[*]}"
+  _RESULT_FIELDS+=("$(json_string "$key"):[${items[*]}]")
+}
+
+# target_objects URL WHAT: what a server already holds that a restore could mix with the source's,
+# as result fields for the engine to judge (one rule for every platform): targetObjects, per database
+# the user objects of each kind (anything created after initdb that no extension owns: relations,
+# functions, types, schemas, extensions, operators, large objects...), and targetRoles, the roles
+# other than the connecting one. Databases it may not enter are listed in targetUnreadable.
+target_objects() {
+  local url=$1 what=$2 here db found objects=() roles=() unreadable=() line
+  here=$(dirname "${BASH_SOURCE[0]}")
+  found=$( (use_url "$url" "$what"; psql -X -q -A -t -v ON_ERROR_STOP=1 -v scope=cluster -f "$here/target-objects.sql") 2>/dev/null ) \
+    || die "cannot list the roles and tablespaces of $what"
+  while IFS= read -r line; do [[ -n $line ]] && roles+=("$line"); done <<< "$found"
+  databases_z "$url" "$what" "datallowconn and datname <> 'template0'" > "$WORK_DIR/.target-databases"
+  while IFS= read -r -d '' db; do
+    if found=$( (use_url "$url" "$what"; psql -X -q -A -t -v ON_ERROR_STOP=1 -v scope=database -d "$(conninfo_dbname "$db")" -f "$here/target-objects.sql") 2>/dev/null ); then
+      while IFS= read -r line; do [[ -n $line ]] && objects+=("$line"); done <<< "$found"
+    else
+      unreadable+=("$(json_exact "$db")")  # a database this role may not enter: nothing a restore by it could mix with
+    fi
+  done < "$WORK_DIR/.target-databases"
+  local IFS=,
+  result_json targetObjects "[${objects[*]}]"
+  result_json targetCluster "[${roles[*]}]"
+  result_json targetUnreadable "[${unreadable[*]}]"
 }

@@ -54,44 +54,60 @@ db_env() {
 binary_types="'bool','int2','int4','int8','float4','float8','numeric','money','oid','text','varchar','bpchar','name','char','bytea',
   'date','time','timetz','timestamp','timestamptz','interval','uuid','json','jsonb','inet','cidr'"
 
-# name TAB size TAB binary|text, largest first
-tables_sql="select format('%I.%I', n.nspname, c.relname) || chr(9) || pg_table_size(c.oid) || chr(9)
-    || case when current_setting('integer_datetimes') = 'on' and not exists (
+# generated columns (12+) are computed by the target, and COPY FROM refuses them
+not_generated=; ((source_num >= 120000)) && not_generated="and a.attgenerated = ''"
+
+# One record per table, largest first, each field NUL-terminated (names may hold tabs and newlines):
+# the table's oid, its name quoted for SQL, its size, binary|text, and its column list quoted for SQL
+# in the source's order, without generated columns (the target computes them). Every identifier is
+# quoted: a word that is a keyword only on the target (majors add keywords) must still read as a name. COPY names the
+# columns on both sides: a restore may legitimately order a table's columns differently (inheritance
+# children, typed tables), and rows copied by position would load into the wrong columns.
+tables_sql="select c.oid, '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"', pg_table_size(c.oid),
+    case when current_setting('integer_datetimes') = 'on' and not exists (
          select 1 from pg_attribute a join pg_type t on t.oid = a.atttypid
            join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
            join pg_type e on e.oid = case when b.typcategory = 'A' then b.typelem else b.oid end
            join pg_namespace en on en.oid = e.typnamespace
          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
            and not (en.nspname = 'pg_catalog' and e.typtype = 'b' and e.typname in ($binary_types)))
-       then 'binary' else 'text' end
+       then 'binary' else 'text' end,
+    coalesce((select string_agg('\"' || replace(a.attname, '\"', '\"\"') || '\"', ', ' order by a.attnum) from pg_attribute a
+               where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped $not_generated), '')
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind = 'r' and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
   order by pg_table_size(c.oid) desc"
+
+# read_table: reads the next record of a table list into oid, table, size, format and columns
+read_table() { IFS= read -r -d '' oid && IFS= read -r -d '' table && IFS= read -r -d '' size && IFS= read -r -d '' format && IFS= read -r -d '' columns; }
 
 # prepare_database I DB: everything the copy of database DB needs from the source, read while the
 # target is being prepared: its encoding, its tables (D.sized, D.tables), one small archive of
 # everything but the tables' rows (D.archive) and which of its entries belong to which table
 # (table_toc). Fails with the reason in D.prepare.err.
 prepare_database() {
-  local db=$1 d=$dir/db$2 encoding
+  local db=$1 d=$dir/db$2 encoding oid table size format columns
   # failed WHAT: the reason, with psql's first error line (never a URL), for the main loop to report
   failed() {
     local why; why=$(grep -v '^[[:space:]]*$' "$d.prepare.err" | head -n 1 | sed -E 's/^psql: (error: )?//')
     printf '%s: %s\n' "$1" "${why:-psql failed}" > "$d.prepare.err"; return 1
   }
   encoding=$( (src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "show server_encoding") 2> "$d.prepare.err" ) \
-    || { failed "cannot read the encoding of database $db on the source"; return 1; }
+    || { failed "cannot read the encoding of database $(shown "$db") on the source"; return 1; }
   echo "$encoding" > "$dir/encoding.$(printf %s "$db" | md5sum | cut -c1-16)"
-  ( src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.sized" 2> "$d.prepare.err" \
-    || { failed "cannot list the tables of database $db on the source"; return 1; }
-  cut -f1 "$d.sized" > "$d.tables"
-  # the tables' names as pg_dump patterns (quoted by format %I, so they match exactly)
-  local excluded; mapfile -t excluded < <(sed 's/^/--exclude-table-data=/' "$d.tables")
-  ( src "$db"; pg_dump -Fc --create "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
-    || { echo "pg_dump of database $db failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")" > "$d.prepare.err"; return 1; }
-  table_toc "$db" "$d.tables" "$d.archive" 2> "$d.prepare.err" \
-    || { failed "cannot list the indexes of database $db on the source"; return 1; }
+  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.sized" 2> "$d.prepare.err" \
+    || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
+  # every table's rows are left out of the archive (as pg_dump patterns: quoted, so they match exactly)
+  local excluded=() bytes=0 count=0
+  while read_table; do
+    excluded+=("--exclude-table-data=$table"); bytes=$((bytes + size)); count=$((count + 1))
+  done < "$d.sized"
+  echo "$bytes" > "$d.bytes"; echo "$count" > "$d.count"
+  ( src "$db"; pg_dump --quote-all-identifiers -Fc --create "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
+    || { echo "pg_dump of database $(shown "$db") failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")" > "$d.prepare.err"; return 1; }
+  table_toc "$db" "$d.sized" "$d.archive" 2> "$d.prepare.err" \
+    || { failed "cannot list the indexes of database $(shown "$db") on the source"; return 1; }
 }
 
 # copy_worker DB D: takes the next table of D.sized (largest first) nobody has taken yet (a claim is
@@ -102,67 +118,71 @@ prepare_database() {
 # TRUNCATE + COPY FREEZE in one transaction writes the rows frozen, so nothing rewrites those pages
 # later to set hint bits (Verifying and ANALYZE read them right after).
 copy_worker() {
-  local db=$1 d=$2 table format n=0 out in
-  while IFS=$'\t' read -r table _ format; do
+  local db=$1 d=$2 oid table size format columns n=0 out in list
+  while read_table; do
     n=$((n + 1))
     mkdir "$d.claim$n" 2>/dev/null || continue
-    stage "copying $table ($format)"
-    out="COPY $table TO STDOUT" in="COPY $table FROM STDIN"
+    # the table's SQL name (quoted) with any line break escaped: one line of the log whatever the name
+    stage "copying $(escaped "$table") ($format)"
+    list=; [[ -n $columns ]] && list=" ($columns)"   # a table without columns has rows all the same
+    out="COPY $table$list TO STDOUT" in="COPY $table$list FROM STDIN"
     if [[ $format == binary ]]; then out+=" (FORMAT binary)"; in+=" (FORMAT binary, FREEZE)"; else in+=" (FREEZE)"; fi
     ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "$out" ) 2>> "$d.copy.log" \
       | ( tgt "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" -c "COMMIT" ) 2>> "$d.copy.log" \
-      || echo "ERROR:  table $table could not be copied" >> "$d.copy.log"
-    echo "$table" >> "$dir/copied.txt"
-    if [[ -s $d.tables.toc$n ]]; then
-      stage "indexes and keys of $table"
+      || printf 'ERROR:  table %s could not be copied\n' "$(escaped "$table")" >> "$d.copy.log"
+    echo copied >> "$dir/copied.txt"
+    if [[ -s $d.sized.toc$n ]]; then
+      stage "indexes and keys of $(escaped "$table")"
       # -j: a big table's indexes build side by side, on CPUs the other workers are done with
-      ( tgt "$db"; pg_restore -j "$jobs" -L "$d.tables.toc$n" -d "$db" "$d.archive" ) 2>> "$d.early.log" || true
+      ( tgt "$db"; pg_restore -j "$jobs" -L "$d.sized.toc$n" -d "$(conninfo_dbname "$db")" "$d.archive" ) 2>> "$d.early.log" || true
     fi
   done < "$d.sized"
 }
 
 # table_toc DB TABLES ARCHIVE: for the Nth table of TABLES, the archive's TOC lines of its indexes and
 # of its own constraints (primary keys, unique, check, exclusion; not foreign keys, which need other
-# tables) into TABLES.tocN, and all of them into ARCHIVE.early. Entries whose names the listing
-# cannot show plainly stay for the final pass.
+# tables) into TABLES.tocN, and all of them into ARCHIVE.early. A TOC line is matched by the catalog
+# OID pg_restore -l prints before any name (pg_class 1259 for an index, pg_constraint 2606 for a
+# constraint), so no name is ever parsed.
 table_toc() {
-  local db=$1 tables=$2 archive=$3
+  local db=$1 tables=$2 archive=$3 oid table size format columns n=0
   pg_restore -l "$archive" > "$archive.list" || return 1
-  ( src "$db"; psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -c "select format('%I.%I', n.nspname, t.relname), n.nspname, i.relname
-      from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class t on t.oid = x.indrelid join pg_namespace n on n.oid = t.relnamespace" ) \
-    > "$archive.indexes" || return 1
-  awk -v tables="$tables" '
-    FILENAME == tables { idx[$0] = FNR; next }
-    FILENAME ~ /\.indexes$/ { if ($1 in idx) { owner["INDEX " $2 " " $3] = idx[$1]; split($1, p, "."); tab[p[1] " " p[2]] = idx[$1] }; next }
-    /^[0-9]+; [0-9]+ [0-9]+ INDEX / { key = "INDEX " $5 " " $6; if (key in owner) print > (tables ".toc" owner[key]); next }
-    /^[0-9]+; [0-9]+ [0-9]+ CONSTRAINT / { key = $5 " " $6; if (key in tab) print > (tables ".toc" tab[key]); next }
-  ' "$tables" "$archive.indexes" "$archive.list"
+  while read_table; do n=$((n + 1)); printf '%s %s\n' "$oid" "$n"; done < "$tables" > "$tables.numbers"
+  ( src "$db"; psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -c "select 'index', indexrelid, indrelid from pg_index
+      union all select 'constraint', oid, conrelid from pg_constraint where conrelid <> 0 and contype in ('p', 'u', 'c', 'x')" ) \
+    > "$archive.owners" || return 1
+  awk -v out="$tables.toc" '
+    FILENAME == ARGV[1] { number[$1] = $2; next }
+    FILENAME == ARGV[2] { if ($3 in number) owner[$1 " " $2] = number[$3]; next }
+    $2 == "1259" && $4 == "INDEX" { key = "index " $3; if (key in owner) print > (out owner[key]); next }
+    $2 == "2606" && $4 == "CONSTRAINT" { key = "constraint " $3; if (key in owner) print > (out owner[key]); next }
+  ' "$tables.numbers" "$archive.owners" "$archive.list"
   cat "$tables".toc* 2>/dev/null | sort -u > "$archive.early" || true
 }
 
 started=$(date +%s%N)
-psql_at "$SOURCE_URL" "the source server" \
-  "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" \
-  > "$dir/databases.txt"
+( use_url "$SOURCE_URL" "the source server"; psql -X -q -A -t -0 -v ON_ERROR_STOP=1 -c \
+  "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" ) \
+  > "$dir/databases" 2> "$dir/databases.err" || die "cannot list the databases of the source: $(head -n 1 "$dir/databases.err")"
 
 # The source side of every database starts at once, in the background: it only reads the source.
 # A step that fails leaves none of its background work running behind it.
-stop_children() { local pids; pids=$(jobs -p); [[ -z $pids ]] || kill $pids 2>/dev/null || true; }
+stop_children() { local pids; mapfile -t pids < <(jobs -p); ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true; }
 on_exit stop_children
 i=0
 prepared=()
-while IFS= read -r db; do
+while IFS= read -r -d '' db; do
   i=$((i + 1))
   prepare_database "$db" "$i" &
   prepared+=($!)
-done < "$dir/databases.txt"
+done < "$dir/databases"
 
 # Meanwhile the target: what it holds already, and the roles every database's objects belong to.
 target_user=$(connection_user "$TARGET_URL" "the target server")
 target_inventory_before
 tuning=$(restore_tuning "$jobs")
 stage "roles and other globals"
-( src; pg_dumpall --globals-only -l "${PGDATABASE:-postgres}" ) 2> "$WORK_DIR/dump.err" \
+( src; pg_dumpall --quote-all-identifiers --globals-only -l "$(conninfo_dbname "${PGDATABASE:-postgres}")" ) 2> "$WORK_DIR/dump.err" \
   | target_role_filter "$target_user" 2> "$WORK_DIR/filter.err" \
   | ( tgt; psql -X -q -f - ) >/dev/null 2> "$dir/globals.err" \
   || die "the globals could not be copied: $(grep -m1 -E 'error|ERROR|FATAL' "$WORK_DIR/dump.err" "$dir/globals.err" | cut -d: -f2-)"
@@ -170,22 +190,23 @@ stage "roles and other globals"
 i=0
 small=()
 bytes=0
-while IFS= read -r db; do
+while IFS= read -r -d '' db; do
   i=$((i + 1)); d=$dir/db$i
   wait "${prepared[$((i - 1))]}" || die "$(head -n 1 "$d.prepare.err")"
-  bytes=$(( bytes + $(awk -F '\t' '{ n += $2 } END { print n + 0 }' "$d.sized") ))
-  total=$(wc -l < "$d.tables")
+  bytes=$(( bytes + $(cat "$d.bytes") ))
+  total=$(cat "$d.count")
+  target_db=$(conninfo_dbname "$db")
   if [[ $total == 0 ]]; then
     # nothing to stream (template1 and postgres, often): one pg_restore does it all, meanwhile
-    stage "database $db: no tables, restored in the background"
-    ( tgt; pg_restore --create -d "${PGDATABASE:-postgres}" "$d.archive" ) 2> "$d.pre.err" &
+    stage "database $(shown "$db"): no tables, restored in the background"
+    ( tgt; pg_restore --create -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" &
     small+=($!)
     continue
   fi
-  stage "database $db: everything but the tables' rows"
-  ( tgt; pg_restore --create --section=pre-data -d "${PGDATABASE:-postgres}" "$d.archive" ) 2> "$d.pre.err" || true
+  stage "database $(shown "$db"): everything but the tables' rows"
+  ( tgt; pg_restore --create --section=pre-data -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" || true
 
-  stage "database $db: copying $total tables ($(grep -c $'\tbinary$' "$d.sized" || true) in binary), $jobs at a time"
+  stage "database $(shown "$db"): copying $total tables, $jobs at a time"
   : > "$dir/copied.txt"; : > "$d.copy.log"; : > "$d.early.log"
   pids=()
   for ((w = 0; w < jobs; w++)); do
@@ -198,13 +219,13 @@ while IFS= read -r db; do
   stop_reports
   progress items "$total" "$total"
 
-  stage "database $db: sequences, large objects and extension configuration rows"
-  ( tgt "$db"; pg_restore --section=data -d "$db" "$d.archive" ) 2> "$d.rest.err" || true
+  stage "database $(shown "$db"): sequences, large objects and extension configuration rows"
+  ( tgt "$db"; pg_restore --section=data -d "$target_db" "$d.archive" ) 2> "$d.rest.err" || true
 
-  stage "database $db: the other indexes, constraints, triggers and materialized views, $jobs at a time"
+  stage "database $(shown "$db"): the other indexes, constraints, triggers and materialized views, $jobs at a time"
   pg_restore -l "$d.archive" | grep -vxFf "$d.archive.early" > "$d.final.list" || true
-  ( tgt; pg_restore -L "$d.final.list" --section=post-data -j "$jobs" -d "$db" "$d.archive" ) 2> "$d.final.log" || true
-done < "$dir/databases.txt"
+  ( tgt; pg_restore -L "$d.final.list" --section=post-data -j "$jobs" -d "$target_db" "$d.archive" ) 2> "$d.final.log" || true
+done < "$dir/databases"
 for pid in "${small[@]}"; do wait "$pid" || true; done
 finished=$(date +%s%N)
 

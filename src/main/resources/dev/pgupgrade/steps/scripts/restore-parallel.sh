@@ -8,7 +8,7 @@
 : "${TARGET_URL:?}"
 
 dir=$WORK_DIR/parallel
-[[ -s $dir/globals.sql && -s $dir/databases.txt ]] || die "there is no parallel dump to restore in $dir"
+[[ -s $dir/globals.sql && -s $dir/databases ]] || die "there is no parallel dump to restore in $dir"
 jobs=$(transfer_jobs)
 
 target_inventory_before
@@ -16,7 +16,7 @@ tuning=$(restore_tuning "$jobs")
 started=$(date +%s%N)
 
 stage "restoring roles and other globals"
-( use_url "$TARGET_URL" "the target server"; psql -X -q -d "${PGDATABASE:-postgres}" -f "$dir/globals.sql" ) >/dev/null 2> "$dir/globals.restore.err" \
+( use_url "$TARGET_URL" "the target server"; psql -X -q -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" -f "$dir/globals.sql" ) >/dev/null 2> "$dir/globals.restore.err" \
   || die "psql could not restore the globals: $(grep -m1 -E 'FATAL|error' "$dir/globals.restore.err")"
 
 # progress: archive items finished against all items of all databases
@@ -28,19 +28,19 @@ finished_items() { cat "$dir"/db*.restore.err 2>/dev/null | grep -c 'finished it
 report_every_2s items "$total" false finished_items
 
 i=0
-while IFS= read -r db; do
+while IFS= read -r -d '' db; do
   i=$((i + 1))
-  stage "pg_restore --create -j $jobs of database $db"
+  stage "pg_restore --create -j $jobs of database $(shown "$db")"
   set +e
   ( use_url "$TARGET_URL" "the target server"; export PGOPTIONS=$tuning
-    pg_restore --verbose --create -j "$jobs" -d "${PGDATABASE:-postgres}" "$dir/db$i" ) 2> "$dir/db$i.restore.err"
+    pg_restore --verbose --create -j "$jobs" -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$dir/db$i" ) 2> "$dir/db$i.restore.err"
   rc=$?
   set -e
   # pg_restore exits 1 when it carried on past SQL errors (classified below); it stops on lost connections
   if [[ $rc != 0 ]] && grep -qE 'pg_restore: error: (connection to server|could not connect)' "$dir/db$i.restore.err"; then
-    die "pg_restore could not reach the target while restoring database $db: $(grep -m1 -E 'connection to server|could not connect' "$dir/db$i.restore.err" | sed -E 's/^pg_restore: error: //')"
+    die "pg_restore could not reach the target while restoring database $(shown "$db"): $(grep -m1 -E 'connection to server|could not connect' "$dir/db$i.restore.err" | sed -E 's/^pg_restore: error: //')"
   fi
-done < "$dir/databases.txt"
+done < "$dir/databases"
 stop_reports
 finished=$(date +%s%N)
 progress items "$total" "$total"

@@ -15,16 +15,17 @@ tuning=$(restore_tuning 1)
 stage "psql -f dump.sql into the target"
 started=$(date +%s%N)
 set +e
-count_bytes "$(stat -c %s "$dump")" false < "$dump" \
-  | ( use_url "$TARGET_URL" "the target server"; export PGOPTIONS=$tuning; psql -X -q -d "${PGDATABASE:-postgres}" -f - ) >/dev/null 2> "$WORK_DIR/restore.err"
+size=$(stat -c %s "$dump")
+count_bytes "$size" false < "$dump" \
+  | ( use_url "$TARGET_URL" "the target server"; export PGOPTIONS=$tuning; psql -X -q -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" -f - ) >/dev/null 2> "$WORK_DIR/restore.err"
 rc=$?
 set -e
 finished=$(date +%s%N)
-error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt"
+error_lines "$WORK_DIR/restore.err" "$WORK_DIR/restore-errors.txt" "$dump"
 # psql exits 0 after SQL errors (they are classified below), 1 or 2 when it could not go on.
 [[ $rc == 0 ]] || die "psql could not finish the restore (exit code $rc): $(head -n 1 "$WORK_DIR/restore-errors.txt")"
 
-report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt"
+report_restore_errors "$WORK_DIR/restore.err" "$WORK_DIR/target-roles-before.txt" "$WORK_DIR/target-databases-before.txt" "$dump"
 result_num bytes "$(stat -c %s "$dump")"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 succeed

@@ -15,10 +15,10 @@ tuning=$(restore_tuning 1)
 stage "pg_dumpall of the source streamed into psql on the target"
 started=$(date +%s%N)
 set +e
-( use_url "$SOURCE_URL" "the source server"; pg_dumpall -l "${PGDATABASE:-postgres}" ) 2> "$WORK_DIR/dump.err" \
+( use_url "$SOURCE_URL" "the source server"; pg_dumpall --quote-all-identifiers -l "$(conninfo_dbname "${PGDATABASE:-postgres}")" ) 2> "$WORK_DIR/dump.err" \
   | target_role_filter "$target_user" 2> "$WORK_DIR/filter.err" \
   | count_bytes "$estimate" true \
-  | ( use_url "$TARGET_URL" "the target server"; export PGOPTIONS=$tuning; psql -X -q -d "${PGDATABASE:-postgres}" -f - ) >/dev/null 2> "$WORK_DIR/restore.err"
+  | ( use_url "$TARGET_URL" "the target server"; export PGOPTIONS=$tuning; psql -X -q -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" -f - ) >/dev/null 2> "$WORK_DIR/restore.err"
 codes=("${PIPESTATUS[@]}")
 set -e
 finished=$(date +%s%N)

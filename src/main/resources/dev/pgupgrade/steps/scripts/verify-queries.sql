@@ -1,23 +1,59 @@
 -- Generates, from the SOURCE's catalog, the data queries verify.sh runs on both sides: one per
 -- table (row count, and by policy an order-independent content checksum), one per sequence, and
 -- the large objects' checksum. Generating them once means both sides are asked exactly the same.
--- psql variables: mode (counts|checksums), max_bytes (tables larger than this get counts only).
+-- Each generated query is one record of the output (verify.sh reads them NUL-separated: a query
+-- naming a table with a newline in its name spans lines) and answers one line
+-- "category<TAB>key<TAB>value", the key escaped as in verify-cluster.sql.
+-- psql variables: mode (counts|checksums), max_bytes (tables larger than this get counts only),
+-- what (data: the queries for both sides | recheck: see below).
 set search_path = pg_catalog;
-select format('select %L || count(*)%s from %s t;',
-              'rows|' || c.oid::regclass::text || '|',
-              case when :'mode' = 'checksums' and pg_table_size(c.oid) <= :max_bytes
+with tables as (
+  select c.oid, c.relkind, pg_table_size(c.oid) as size,
+         -- the key as verify-inventory.sql names relations: quoted alike on every major, then escaped
+         replace(replace(replace(replace(case when n.nspname ~ '^[a-z_][a-z0-9_]*$' then n.nspname::text else '"' || replace(n.nspname, '"', '""') || '"' end || '.' || case when c.relname ~ '^[a-z_][a-z0-9_]*$' then c.relname::text else '"' || replace(c.relname, '"', '""') || '"' end, E'\\', E'\\\\'), E'\t', E'\\t'), E'\n', E'\\n'), E'\r', E'\\r') as key,
+         -- Rows are compared by column NAME: a restore may legitimately put a table's columns in
+         -- another order (inheritance children, typed tables, dropped columns), so row(t.*) would
+         -- differ for equal rows. Both sides get this same list, in the order of the names.
+         coalesce((select string_agg('t.' || '"' || replace(a.attname, '"', '""') || '"', ', ' order by a.attname::text collate "C")
+                     from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '') as by_name,
+         -- the materialized view's columns in their own order, to name its defining query's output
+         (select string_agg('"' || replace(a.attname, '"', '""') || '"', ', ' order by a.attnum)
+            from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as in_order,
+         -- how the generated queries name the table: every identifier quoted, so a word that is a
+         -- keyword on one major and not on the other reads the same on both
+         '"' || replace(n.nspname, '"', '""') || '"' || '.' || '"' || replace(c.relname, '"', '""') || '"' as sql_name
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname !~ '^pg_(toast_)?temp'
+     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+     and (c.relkind <> 'm' or c.relispopulated)
+),
+answers as (
+  select t.*, case when :'mode' = 'checksums' and t.size <= :max_bytes
                    -- sum of 60 bits of each row's md5: independent of row order, no sort needed.
-                   -- row(t.*), never a bare t: in a table with a column named t, t is that column.
-                   then $q$ || ' sum=' || coalesce(sum(('x' || substr(md5(row(t.*)::text), 1, 15))::bit(60)::bigint), 0)$q$ else '' end,
-              c.oid::regclass::text)
-  from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname !~ '^pg_temp'
-   and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-   and (c.relkind <> 'm' or c.relispopulated)
- order by pg_table_size(c.oid) desc;
-select format('select %L || last_value || '' called='' || is_called from %s;', 'sequence|' || c.oid::regclass::text || '|', c.oid::regclass::text)
-  from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where c.relkind = 'S' and n.nspname not in ('pg_catalog', 'information_schema')
-   and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e');
-select $q$select 'largeobjects|content|' || coalesce(sum(('x' || substr(md5(m.oid::text || ':' || md5(lo_get(m.oid))), 1, 15))::bit(60)::bigint), 0) from pg_largeobject_metadata m;$q$
- where :'mode' = 'checksums';
+                   then format($q$ || ' sum=' || coalesce(sum(('x' || substr(md5(row(%s)::text), 1, 15))::bit(60)::bigint), 0)$q$, t.by_name)
+                   else '' end as checksum
+    from tables t
+)
+select q from (
+  -- data: every table's own rows (ONLY: a parent's checksum would read its children's rows again), largest first
+  select format('select %L || count(*)%s from only %s t;', 'rows' || E'\t' || a.key || E'\t', a.checksum, a.sql_name) as q, a.size
+    from answers a where :'what' = 'data'
+  union all
+  select format('select %L || last_value || '' called='' || is_called from %s;',
+                'sequence' || E'\t' || replace(replace(replace(replace(case when n.nspname ~ '^[a-z_][a-z0-9_]*$' then n.nspname::text else '"' || replace(n.nspname, '"', '""') || '"' end || '.' || case when c.relname ~ '^[a-z_][a-z0-9_]*$' then c.relname::text else '"' || replace(c.relname, '"', '""') || '"' end, E'\\', E'\\\\'), E'\t', E'\\t'), E'\n', E'\\n'), E'\r', E'\\r') || E'\t',
+                '"' || replace(n.nspname, '"', '""') || '"' || '.' || '"' || replace(c.relname, '"', '""') || '"'), 0
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where :'what' = 'data' and c.relkind = 'S' and n.nspname not in ('pg_catalog', 'information_schema')
+     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+  union all
+  select $q$select 'largeobjects' || E'\t' || 'content' || E'\t' || coalesce(sum(('x' || substr(md5(m.oid::text || ':' || md5(lo_get(m.oid))), 1, 15))::bit(60)::bigint), 0) from pg_largeobject_metadata m;$q$, 0
+   where :'what' = 'data' and :'mode' = 'checksums'
+  union all
+  -- recheck, asked of the source only when a materialized view's rows differ: what its defining query
+  -- returns now. A restore refreshes every populated materialized view, so a view that was stale on
+  -- the source legitimately holds other rows on the target: those of its query, which this computes.
+  select format('select %L || count(*)%s from (%s) t%s;', 'refreshed' || E'\t' || a.key || E'\t', a.checksum,
+                rtrim(pg_get_viewdef(a.oid), E'; \n'), coalesce('(' || a.in_order || ')', '')), a.size
+    from answers a where :'what' = 'recheck' and a.relkind = 'm'
+) generated
+order by size desc;

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Verifying: proves the target holds what the source holds before the apps are pointed at it.
 # Both sides answer the same questions -- inventories (verify-cluster.sql, verify-inventory.sql) and
-# data queries generated once from the source's catalog (verify-queries.sql) -- as "category|key|value"
-# lines; a key whose value differs, or that only one side has, is a mismatch. Read-only
+# data queries generated once from the source's catalog (verify-queries.sql) -- as lines
+# "category<TAB>key<TAB>value" (key and value escaped, so no name can break a line or a field); a key
+# whose value differs, or that only one side has, is a mismatch. Read-only
 # (default_transaction_read_only), time-limited (statement_timeout), PARALLELISM sessions per side.
+# Names are data here: they reach psql only through quoted identifiers and connection strings, and
+# awk only as input, never as program text.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE; VERIFY_MODE (counts|checksums),
 #      VERIFY_MAX_CHECKSUM_MB, VERIFY_PARALLELISM, VERIFY_STATEMENT_TIMEOUT_SECONDS.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,81 +38,116 @@ target_user=$(connection_user "$TARGET_URL" "the target server")
 # on SIDE DB OUT ERR psql-args...: one psql session on one side, in database DB (empty: the URL's).
 on() {
   local side=$1 db=$2 out=$3 err=$4; shift 4
-  local url=$SOURCE_URL what="the source server"
+  local url=$SOURCE_URL what="the source server" target=()
   [[ $side == target ]] && { url=$TARGET_URL; what="the target server"; }
-  ( use_url "$url" "$what"; [[ -n $db ]] && export PGDATABASE=$db; psql -X -q -A -t "$@" ) > "$out" 2> "$err"
+  [[ -n $db ]] && target=(-d "$(conninfo_dbname "$db")")
+  ( use_url "$url" "$what"; psql -X -q -A -t "${target[@]}" "$@" ) > "$out" 2> "$err"
 }
 
-# compare DB SOURCE_LINES TARGET_LINES: appends the mismatches, one readable line each.
+# compare LABEL SOURCE_FACTS TARGET_FACTS [REFRESHED]: appends the mismatches, one readable line each,
+# "LABEL<category> <key>: ...". REFRESHED: what each materialized view's query returns on the source
+# now; a view whose target rows equal that was refreshed by the restore, which is what a restore
+# does, and is noted in LABEL's notes instead.
 compare() {
-  awk -F'|' -v db="$1" '
-    NR == FNR { src[$1 "|" $2] = $3; next }
-    { tgt[$1 "|" $2] = $3 }
+  LABEL=$1 NOTES=$dir/notes.txt awk -F'\t' '
+    FILENAME == ARGV[1] { src[$1 FS $2] = $3; next }
+    FILENAME == ARGV[2] { tgt[$1 FS $2] = $3; next }
+    { refreshed["rows" FS $2] = $3 }
     END {
+      label = ENVIRON["LABEL"]
       for (k in src) {
-        split(k, p, "|")
-        if (!(k in tgt)) printf "%s%s %s: missing on the target%s\n", db, p[1], p[2], (src[k] == "" ? "" : " (source: " src[k] ")")
-        else if (src[k] != tgt[k]) printf "%s%s %s: source %s, target %s\n", db, p[1], p[2], src[k], tgt[k]
+        split(k, p, FS)
+        if (!(k in tgt)) printf "%s%s %s: missing on the target%s\n", label, p[1], p[2], (src[k] == "" ? "" : " (source: " src[k] ")")
+        else if (src[k] != tgt[k]) {
+          if ((k in refreshed) && refreshed[k] == tgt[k])
+            printf "%smaterialized view %s was stale on the source; the restore refreshed it (its query: %s)\n", label, p[2], tgt[k] >> ENVIRON["NOTES"]
+          else printf "%s%s %s: source %s, target %s\n", label, p[1], p[2], src[k], tgt[k]
+        }
       }
       for (k in tgt) if (!(k in src)) {
-        split(k, p, "|")
+        split(k, p, FS)
         # databases and roles only the target has (a platform'"'"'s own) are not a loss of data
-        if (p[1] != "database" && p[1] != "role" && p[1] != "membership") printf "%s%s %s: only on the target\n", db, p[1], p[2]
+        if (p[1] != "database" && p[1] != "role" && p[1] != "membership") printf "%s%s %s: only on the target\n", label, p[1], p[2]
       }
-    }' "$2" "$3" | sort >> "$dir/mismatches.txt"
+    }' "$2" "$3" "${4:-/dev/null}" | sort >> "$dir/mismatches.txt"
 }
 
-# errors SIDE FILE: psql errors mean a question went unanswered: on the target that is a mismatch
-# (a missing table, a timeout), on the source the verification itself failed.
-errors_of() { grep -E '(ERROR|FATAL):' "$2" | sed -E "s/^psql:[^:]*:([0-9]+): //; s/^/$1 error: /" || true; }
+# errors_of SIDE LABEL FILE...: psql errors mean a question went unanswered: on the target that is a
+# mismatch (a missing table, a timeout), on the source the verification itself failed.
+errors_of() {
+  local side=$1 label=$2; shift 2
+  cat "$@" | grep -E '(ERROR|FATAL):' | LABEL="$label" SIDE="$side" awk '{ sub(/^psql:[^:]*:[0-9]+: /, ""); print ENVIRON["LABEL"] ENVIRON["SIDE"] " error: " $0 }' || true
+}
 
 started=$(date +%s%N)
-: > "$dir/mismatches.txt"; : > "$dir/summaries.txt"
+: > "$dir/mismatches.txt"; : > "$dir/summaries.txt"; : > "$dir/notes.txt"
 stage "comparing roles, memberships and databases"
 on source "" "$dir/cluster.source" "$dir/cluster.source.err" -v ON_ERROR_STOP=1 -v target_user="$target_user" -f "$here/verify-cluster.sql" &
 source_pid=$!
 on target "" "$dir/cluster.target" "$dir/cluster.target.err" -v ON_ERROR_STOP=1 -v target_user="$target_user" -f "$here/verify-cluster.sql" &
 target_pid=$!
-wait "$source_pid" || die "cannot read the source's roles and databases: $(errors_of source "$dir/cluster.source.err" | head -n 1)"
-wait "$target_pid" || die "cannot read the target's roles and databases: $(errors_of target "$dir/cluster.target.err" | head -n 1)"
+wait "$source_pid" || die "cannot read the source's roles and databases: $(errors_of source "" "$dir/cluster.source.err" | head -n 1)"
+wait "$target_pid" || die "cannot read the target's roles and databases: $(errors_of target "" "$dir/cluster.target.err" | head -n 1)"
 compare "" "$dir/cluster.source" "$dir/cluster.target"
 
-sed -nE 's/^database\|([^|]*)\|.*/\1/p' "$dir/cluster.source" | sort > "$dir/databases"
-sed -nE 's/^database\|([^|]*)\|.*/\1/p' "$dir/cluster.target" | sort > "$dir/databases.target"
+# the databases to compare one by one: every one of the source that can be entered and that the
+# target has (one it lacks is already a mismatch above); names NUL-separated, as they may hold newlines
+databases_z "$SOURCE_URL" "the source server" "not datistemplate and datallowconn" > "$dir/databases.source"
+databases_z "$TARGET_URL" "the target server" "not datistemplate" > "$dir/databases.target"
+declare -A on_target=()
+while IFS= read -r -d '' db; do on_target[$db]=1; done < "$dir/databases.target"
+
 tables=0; databases=0
-while IFS= read -r quoted; do
-  # quote_ident output back to the name: strip the quotes and undouble inner ones
-  db=$quoted; if [[ $db == \"*\" ]]; then db=${db#\"}; db=${db%\"}; db=${db//\"\"/\"}; fi
-  grep -Fxq -- "$quoted" "$dir/databases.target" || continue  # already reported as missing
+while IFS= read -r -d '' db; do
+  [[ -n ${on_target[$db]:-} ]] || continue
   databases=$((databases + 1))
   d=$dir/db$databases
-  stage "comparing database $db"
+  label="$(escaped "$db"): "
+  stage "comparing database $(escaped "$db")"
   on source "$db" "$d.inventory.source" "$d.inventory.source.err" -f "$here/verify-inventory.sql" &
   on target "$db" "$d.inventory.target" "$d.inventory.target.err" -f "$here/verify-inventory.sql" &
-  on source "$db" "$d.queries" "$d.queries.err" -v ON_ERROR_STOP=1 -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql" &
+  on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql" &
   wait
-  [[ -s $d.queries.err ]] && die "cannot list the tables of database $db on the source: $(errors_of source "$d.queries.err" | head -n 1)"
+  [[ -s $d.queries.err ]] && die "cannot list the tables of database $(escaped "$db") on the source: $(errors_of source "" "$d.queries.err" | head -n 1)"
   # the data questions, PARALLELISM sessions per side (largest tables first, dealt round-robin)
+  for ((i = 0; i < parallel; i++)); do echo 'set search_path = pg_catalog;' > "$d.part$i.sql"; done
+  i=0
+  while IFS= read -r -d '' query; do
+    printf '%s\n' "$query" >> "$d.part$((i % parallel)).sql"
+    i=$((i + 1))
+  done < "$d.queries"
   for ((i = 0; i < parallel; i++)); do
-    awk -v n="$parallel" -v i="$i" 'NF && (NR - 1) % n == i' "$d.queries" > "$d.part$i.sql"
     on source "$db" "$d.part$i.source" "$d.part$i.source.err" -f "$d.part$i.sql" &
     on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" &
   done
   wait
-  cat "$d.inventory.source" "$d".part*.source | grep . | sort > "$d.source"
-  cat "$d.inventory.target" "$d".part*.target | grep . | sort > "$d.target"
-  source_errors=$(cat "$d".*.source.err | errors_of source /dev/stdin | head -n 1)
-  [[ -z $source_errors ]] || die "could not read database $db on the source: $source_errors"
+  cat "$d.inventory.source" "$d".part*.source | grep . | sort > "$d.source" || true
+  cat "$d.inventory.target" "$d".part*.target | grep . | sort > "$d.target" || true
+  source_errors=$(errors_of source "" "$d".*.source.err | head -n 1)
+  [[ -z $source_errors ]] || die "could not read database $(escaped "$db") on the source: $source_errors"
+  # a materialized view whose rows differ: what its query returns on the source now (see compare)
+  refreshed=/dev/null
+  if grep -q '^rows'$'\t' "$d.source" && awk -F'\t' 'FILENAME == ARGV[1] { s[$1 FS $2] = $3; next } $1 == "rows" && s[$1 FS $2] != $3 { found = 1 } END { exit !found }' "$d.source" "$d.target"; then
+    on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql"
+    if [[ -s $d.recheck ]]; then
+      echo 'set search_path = pg_catalog;' > "$d.recheck.sql"
+      while IFS= read -r -d '' query; do printf '%s\n' "$query" >> "$d.recheck.sql"; done < "$d.recheck"
+      on source "$db" "$d.refreshed" "$d.refreshed.err" -f "$d.recheck.sql"
+      refreshed=$d.refreshed
+    fi
+  fi
   before=$(wc -l < "$dir/mismatches.txt")
-  compare "$db: " "$d.source" "$d.target"
-  cat "$d".*.target.err | errors_of target /dev/stdin | sed "s/^/$db: /" >> "$dir/mismatches.txt"
+  compare "$label" "$d.source" "$d.target" "$refreshed"
+  errors_of target "$label" "$d".*.target.err >> "$dir/mismatches.txt"
   found=$(( $(wc -l < "$dir/mismatches.txt") - before ))
-  n_tables=$(grep -c '^rows|' "$d.source" || true); tables=$((tables + n_tables))
-  n_checksums=$(grep -c '^rows|.* sum=' "$d.source" || true)
-  n_sequences=$(grep -c '^sequence|' "$d.source" || true)
-  n_lo=$(sed -nE 's/^largeobjects\|count\|//p' "$d.source")
-  echo "$db: $n_tables tables ($n_checksums with content checksums), $n_sequences sequences, ${n_lo:-0} large objects: $found mismatches" >> "$dir/summaries.txt"
-done < "$dir/databases"
+  n_tables=$(grep -c '^rows'$'\t' "$d.source" || true); tables=$((tables + n_tables))
+  n_checksums=$(grep -c '^rows'$'\t''.* sum=' "$d.source" || true)
+  n_sequences=$(grep -c '^sequence'$'\t' "$d.source" || true)
+  n_lo=$(awk -F'\t' '$1 == "largeobjects" && $2 == "count" { print $3 }' "$d.source")
+  printf '%s%s tables (%s with content checksums), %s sequences, %s large objects: %s mismatches\n' \
+    "$label" "$n_tables" "$n_checksums" "$n_sequences" "${n_lo:-0}" "$found" >> "$dir/summaries.txt"
+done < "$dir/databases.source"
+cat "$dir/notes.txt" >> "$dir/summaries.txt"
 finished=$(date +%s%N)
 
 result_str mode "$mode"
