@@ -167,7 +167,8 @@ class VerificationTest {
         UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
                 .secret("source-db", "url", source.url("postgres"))
                 .secret("target-db", "url", target.url("postgres"))
-                .directManifest("verified", "17", extraSpec);
+                // only Verifying is under test here: no SchemaCheck, no Analyzing
+                .directManifest("verified", "17", extraSpec + "  schemaCheck: {enabled: false}\n  analyze: {enabled: false}\n");
         LocalUpgradeDriver.Listener saboteur = new LocalUpgradeDriver.Listener() {
             @Override
             public void phaseEnded(dev.pgupgrade.api.PostgresUpgradeStatus before, dev.pgupgrade.api.PostgresUpgradeStatus after) {
