@@ -1,5 +1,7 @@
 package dev.pgupgrade.api;
 
+import java.util.Locale;
+
 /**
  * Where an upgrade is in the runbook. The allowed transitions live in
  * {@link dev.pgupgrade.engine.PhaseMachine}; in short:
@@ -56,6 +58,6 @@ public enum Phase {
 
     /** The step name used for files and Jobs: "schema-check" for SchemaCheck. */
     public String stepName() {
-        return name().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+        return name().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
     }
 }

@@ -1,6 +1,7 @@
 package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.Locale;
 
 /** Where the databases live, which decides how services are scaled and repointed. */
 public enum Platform {
@@ -10,6 +11,6 @@ public enum Platform {
     @JsonProperty("aptible") APTIBLE;
 
     public String wireName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -5,17 +5,22 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
 import java.util.ArrayList;
 import java.util.List;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** What to upgrade, to what, and which apps go down for it. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@io.fabric8.generator.annotation.ValidationRule(value = "self.platform != 'direct' || (has(self.source.urlSecretRef) && has(self.target.urlSecretRef))",
+@ValidationRule(value = "self.platform != 'direct' || (has(self.source.urlSecretRef) && has(self.target.urlSecretRef))",
         message = "platform direct needs source.urlSecretRef and target.urlSecretRef")
-@io.fabric8.generator.annotation.ValidationRule(value = "self.platform != 'aptible' || (has(self.aptible) && has(self.source.handle) && has(self.source.environment)"
+@ValidationRule(value = "self.platform != 'aptible' || (has(self.aptible) && has(self.source.handle) && has(self.source.environment)"
         + " && has(self.target.handle) && has(self.target.diskSizeGB))",
         message = "platform aptible needs aptible.tokenSecretRef, source.handle, source.environment, target.handle and target.diskSizeGB")
-@io.fabric8.generator.annotation.ValidationRule(value = "self.platform == 'direct' || !has(self.services) || self.services.size() == 0",
+@ValidationRule(value = "self.platform == 'direct' || !has(self.services) || self.services.size() == 0",
         message = "services are Kubernetes workloads (platform direct); on aptible list aptible.apps")
-@io.fabric8.generator.annotation.ValidationRule(value = "self.platform == 'aptible' || (!has(self.aptible) && (!has(self.rehearsal) || !has(self.rehearsal.enabled) || !self.rehearsal.enabled))",
+@ValidationRule(value = "self.platform == 'aptible' || (!has(self.aptible) && (!has(self.rehearsal) || !has(self.rehearsal.enabled) || !self.rehearsal.enabled))",
         message = "aptible and rehearsal are for platform aptible")
 public class PostgresUpgradeSpec {
     @JsonPropertyDescription("direct: any PostgreSQL reachable by URL, apps are Deployments/StatefulSets. aptible: Aptible databases and apps through the aptible CLI.")
@@ -31,8 +36,8 @@ public class PostgresUpgradeSpec {
     private TargetSpec target;
 
     /** Apps to scale down, repoint and scale back up. None: nothing is scaled or repointed. */
-    @io.fabric8.generator.annotation.Size(max = 50)
-    @io.fabric8.generator.annotation.ValidationRule(value = "self.all(x, self.exists_one(y, y.kind == x.kind && y.name == x.name))",
+    @Size(max = 50)
+    @ValidationRule(value = "self.all(x, self.exists_one(y, y.kind == x.kind && y.name == x.name))",
             message = "each service (kind and name) may be listed once")
     @JsonPropertyDescription("Apps to scale down, repoint and scale back up: Deployments or StatefulSets in this namespace. None: nothing is scaled or repointed (stop writes yourself).")
     private List<ServiceSpec> services = new ArrayList<>();
@@ -61,8 +66,8 @@ public class PostgresUpgradeSpec {
     private PhaseToggle analyze;
 
     /** Container image for the step Jobs (operator only). Default: the official postgres image of the target major. */
-    @io.fabric8.generator.annotation.Size(max = 512)
-    @io.fabric8.generator.annotation.Pattern("^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$")
+    @Size(max = 512)
+    @Pattern("^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$")
     @JsonPropertyDescription("Container image of the step Jobs (operator). Default: postgres:<target.version> (direct), the pgupgrade toolbox for the target major (aptible).")
     private String image;
 
@@ -71,8 +76,8 @@ public class PostgresUpgradeSpec {
     private WorkVolumeSpec workVolume;
 
     /** Seconds one step may run before it is stopped and the upgrade fails (default 6 hours). */
-    @io.fabric8.generator.annotation.Min(60)
-    @io.fabric8.generator.annotation.Max(604800)
+    @Min(60)
+    @Max(604800)
     @JsonPropertyDescription("Seconds one step may run before it is stopped and the upgrade fails (default 21600).")
     private Long stepTimeoutSeconds;
 

@@ -7,6 +7,7 @@ import dev.pgupgrade.local.LocalUpgradeDriver;
 import java.io.PrintWriter;
 import java.util.Comparator;
 import java.util.Locale;
+import dev.pgupgrade.api.StepState;
 
 /** One line per phase on stderr, with its duration and what it found. */
 final class ProgressPrinter implements LocalUpgradeDriver.Listener {
@@ -40,7 +41,7 @@ final class ProgressPrinter implements LocalUpgradeDriver.Listener {
             case Failed -> "FAILED";
             case Running -> "running";
         };
-        String duration = step.getState() == dev.pgupgrade.api.StepState.Skipped || step.getDurationSeconds() == null
+        String duration = step.getState() == StepState.Skipped || step.getDurationSeconds() == null
                 ? "" : String.format(Locale.ROOT, "%.1f s", step.getDurationSeconds());
         out.printf(Locale.ROOT, "  %-12s %-8s %8s  %s%n", step.getPhase(), state, duration, nullToEmpty(step.getMessage()));
         step.getDetails().forEach(d -> out.println("      " + d));

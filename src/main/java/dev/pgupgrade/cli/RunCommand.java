@@ -3,7 +3,9 @@ package dev.pgupgrade.cli;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.local.InvalidInputException;
+import dev.pgupgrade.driver.UpgradeDriver;
 import dev.pgupgrade.local.LocalUpgradeDriver;
+import dev.pgupgrade.local.LocalWorld;
 import dev.pgupgrade.local.ManifestLoader;
 import dev.pgupgrade.local.Preflight;
 import dev.pgupgrade.local.StateFile;
@@ -120,8 +122,8 @@ final class RunCommand implements Callable<Integer> {
                     + (resumed ? " at " + upgrade.getStatus().getPhase() : "") + " (state: " + state.path() + ")");
             err.flush();
             ProgressPrinter printer = new ProgressPrinter(err);
-            LocalUpgradeDriver driver = new LocalUpgradeDriver(new UpgradeEngine(new Platforms()), runner, state::save,
-                    printer, Clock.systemUTC(), Duration.ofMillis(100), approve);
+            LocalUpgradeDriver driver = new LocalUpgradeDriver(new UpgradeDriver(new UpgradeEngine(new Platforms())),
+                    new LocalWorld(runner, approve, Clock.systemUTC(), Duration.ofMillis(100)), state::save, printer, Duration.ofMillis(100));
             PostgresUpgrade done = driver.run(upgrade);
             return finish(done, err);
         } finally {

@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import dev.pgupgrade.api.VerificationSpec;
 
 /**
  * The spec rules of platform aptible, for {@link SpecValidator}. Handles and variable names end up as
@@ -61,8 +62,8 @@ final class AptibleChecks {
             }
         }
         if (aptible != null && AptibleSpec.deprovisionsSource(aptible)
-                && (dev.pgupgrade.api.VerificationSpec.mode(spec.getVerification()) == dev.pgupgrade.api.VerificationSpec.Mode.OFF
-                    || dev.pgupgrade.api.VerificationSpec.warnOnly(spec.getVerification()))) {
+                && (VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF
+                    || VerificationSpec.warnOnly(spec.getVerification()))) {
             problems.add("spec.aptible.deprovisionSource: needs spec.verification on, with onMismatch fail: the source is only"
                     + " deprovisioned after the target was proven equal to it");
         }

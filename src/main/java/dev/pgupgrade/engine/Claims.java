@@ -5,12 +5,14 @@ import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.ServiceSpec;
-import dev.pgupgrade.platform.AptiblePlatform;
+import dev.pgupgrade.steps.aptible.Aptible;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import dev.pgupgrade.api.Phase;
+import java.util.Objects;
 
 /**
  * What an upgrade works on (its source, its target, its apps), so that two upgrades never work on
@@ -51,7 +53,7 @@ public final class Claims {
         if (spec.getPlatform() == Platform.APTIBLE) {
             // a database is one claim whether it is a source or a target: upgrading A into B and B into C at once is as bad
             claims.put("aptible-db:" + spec.getSource().getEnvironment() + "/" + spec.getSource().getHandle(), "Aptible database " + spec.getSource().getHandle());
-            claims.put("aptible-db:" + AptiblePlatform.targetEnvironment(spec) + "/" + spec.getTarget().getHandle(), "Aptible database " + spec.getTarget().getHandle());
+            claims.put("aptible-db:" + Aptible.targetEnvironment(spec) + "/" + spec.getTarget().getHandle(), "Aptible database " + spec.getTarget().getHandle());
             if (spec.getAptible() != null) {
                 for (AptibleAppSpec app : spec.getAptible().getApps()) {
                     String environment = app.getEnvironment() != null ? app.getEnvironment() : spec.getSource().getEnvironment();
@@ -75,7 +77,7 @@ public final class Claims {
     }
 
     private static boolean pastValidating(PostgresUpgrade upgrade) {
-        return upgrade.getStatus() != null && upgrade.getStatus().getPhase() != null && upgrade.getStatus().getPhase() != dev.pgupgrade.api.Phase.Validating;
+        return upgrade.getStatus() != null && upgrade.getStatus().getPhase() != null && upgrade.getStatus().getPhase() != Phase.Validating;
     }
 
     private static boolean active(PostgresUpgrade upgrade) {
@@ -87,7 +89,7 @@ public final class Claims {
             return a.getMetadata().getUid().equals(b.getMetadata().getUid());
         }
         return a.getMetadata().getName().equals(b.getMetadata().getName())
-                && java.util.Objects.equals(a.getMetadata().getNamespace(), b.getMetadata().getNamespace());
+                && Objects.equals(a.getMetadata().getNamespace(), b.getMetadata().getNamespace());
     }
 
     /** Older first; the same second: by namespace and name, so both sides agree on who goes first. */

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Comparator;
 
 /** Kubernetes-style conditions: lastTransitionTime moves only when the condition's status does. */
 public final class Conditions {
@@ -12,6 +13,8 @@ public final class Conditions {
     public static final String FAILED = "Failed";
     /** Set when the spec changed after the downtime began: the change is not applied (see status.acceptedSpec). */
     public static final String SPEC_CHANGE_REFUSED = "SpecChangeRefused";
+    /** True while reconciles fail (an API error, say) and JOSDK retries; False once one completes. */
+    public static final String RECONCILE_ERROR = "ReconcileError";
 
     private Conditions() {
     }
@@ -32,7 +35,7 @@ public final class Conditions {
                 ? previous.getLastTransitionTime() : now;
         result.add(new ConditionBuilder().withType(type).withStatus(value).withReason(reason).withMessage(message)
                 .withObservedGeneration(generation).withLastTransitionTime(since).build());
-        result.sort(java.util.Comparator.comparingInt(c -> order(c.getType())));
+        result.sort(Comparator.comparingInt(c -> order(c.getType())));
         return result;
     }
 
@@ -47,5 +50,13 @@ public final class Conditions {
             case FAILED -> 2;
             default -> 3;
         };
+    }
+
+    /** An exception, in a condition's words: its type and first line, no URL (which could carry a credential), cut at 300 characters. */
+    public static String errorText(Exception e) {
+        String message = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+        message = message.replaceAll("[A-Za-z][A-Za-z0-9+.-]*://\\S*", "(a URL)");
+        String text = e.getClass().getSimpleName() + (message.isBlank() ? "" : ": " + message);
+        return text.length() > 300 ? text.substring(0, 300) + "..." : text;
     }
 }

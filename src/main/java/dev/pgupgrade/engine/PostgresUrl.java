@@ -3,6 +3,7 @@ package dev.pgupgrade.engine;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.TreeSet;
 
 /**
  * Checks that a libpq URL has the shape the step scripts parse (lib.sh's use_url):
@@ -83,7 +84,7 @@ public final class PostgresUrl {
                 String key = pair.contains("=") ? pair.substring(0, pair.indexOf('=')) : pair;
                 if (!PARAMETERS.contains(key)) {
                     return Optional.of("has the unsupported parameter " + SpecValidator.printable(key) + " (supported: "
-                            + String.join(", ", new java.util.TreeSet<>(PARAMETERS)) + ")");
+                            + String.join(", ", new TreeSet<>(PARAMETERS)) + ")");
                 }
             }
         }

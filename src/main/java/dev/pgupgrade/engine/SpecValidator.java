@@ -7,10 +7,12 @@ import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.api.ServiceSpec;
 import dev.pgupgrade.api.TargetSpec;
+import dev.pgupgrade.steps.Shown;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import dev.pgupgrade.api.VerificationSpec;
 
 /**
  * Checks a resource before anything is touched. The CRD schema says the same for the API server;
@@ -88,7 +90,7 @@ public final class SpecValidator {
         return problems;
     }
 
-    private static void verification(dev.pgupgrade.api.VerificationSpec v, List<String> problems) {
+    private static void verification(VerificationSpec v, List<String> problems) {
         if (v == null) {
             return;
         }
@@ -150,45 +152,13 @@ public final class SpecValidator {
         }
     }
 
-    /**
-     * A value from the manifest, fit to echo in an error: only when it is plainly not a secret (a short
-     * run of letters, digits, '.', '_' and '-', such as a mistyped version or name). Anything else --
-     * a URL pasted into the wrong field, a password -- is not shown: errors reach terminals, status,
-     * events and logs.
-     */
+    /** A manifest value fit to echo in an error (see {@link Shown#value}). */
     public static String printable(String value) {
-        if (value != null && value.matches("[A-Za-z0-9._-]{1,40}")) {
-            return "\"" + value + "\"";
-        }
-        return "a value not shown (it could hold a secret)";
+        return Shown.value(value);
     }
 
-    /**
-     * A name a server reported (a database or role: names are data and may hold any character), shown
-     * in double quotes with quotes, backslashes and control characters escaped, so it can neither
-     * break a line of output nor pass for something else. Cut at 100 characters.
-     */
+    /** A name a server reported, fit for a message (see {@link Shown#name}). */
     public static String quoted(String name) {
-        if (name == null) {
-            return "(none)";
-        }
-        StringBuilder sb = new StringBuilder("\"");
-        name.codePoints().limit(100).forEach(c -> {
-            if (c == '"' || c == '\\') {
-                sb.append('\\').appendCodePoint(c);
-            } else if (c == '\n') {
-                sb.append("\\n");
-            } else if (c == '\t') {
-                sb.append("\\t");
-            } else if (c == '\r') {
-                sb.append("\\r");
-            } else if (Character.getType(c) == Character.CONTROL || Character.getType(c) == Character.FORMAT
-                    || Character.getType(c) == Character.LINE_SEPARATOR || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) {
-                sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", c));
-            } else {
-                sb.appendCodePoint(c);
-            }
-        });
-        return sb.append(name.codePointCount(0, name.length()) > 100 ? "...\"" : "\"").toString();
+        return Shown.name(name);
     }
 }

@@ -1,27 +1,35 @@
 package dev.pgupgrade.engine;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.ServiceStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
-import dev.pgupgrade.platform.DirectPlatform;
 import dev.pgupgrade.platform.PhaseWork;
 import dev.pgupgrade.platform.UpgradePlatform;
+import dev.pgupgrade.steps.PhaseOutcome;
+import dev.pgupgrade.steps.ProgressReport;
+import dev.pgupgrade.steps.StatusFacts;
+import dev.pgupgrade.steps.StepKind;
 import dev.pgupgrade.steps.StepSpec;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgupgrade.steps.StepVerdicts;
+import dev.pgupgrade.steps.Verdict;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The runbook as a pure function of the resource: spec + status + what a step reported -> the next
- * status. No I/O: drivers (the local runner, the operator) do the work the engine asks for and store
- * the status it returns. Every method returns a new status and leaves its argument alone.
- *
- * <p>Drivers follow one protocol, which keeps them crash-safe: {@link #initialize}; then, until the
- * phase is terminal, ask for {@link #work}; for a step, store {@link #stepStarted} BEFORE starting it
- * (the runner's start is idempotent by step name), and store {@link #phaseEnded} once it has ended.
+ * status. No I/O: the driver (driver/UpgradeDriver, for the operator and pgupgrade run alike) does the
+ * work the engine asks for and stores the status it returns. Every method returns a new status and
+ * leaves its argument alone.
  */
 public final class UpgradeEngine {
     private static final ObjectMapper COPIER = new ObjectMapper();
@@ -42,7 +50,7 @@ public final class UpgradeEngine {
         status.setAttempt(1);
         status.setStartedAt(timestamp(now));
         status.setObservedGeneration(upgrade.getMetadata().getGeneration());
-        status.setMessage(describe(PhaseMachine.first(), upgrade));
+        status.setMessage(StatusMessages.describe(PhaseMachine.first(), upgrade));
         return withConditions(status, upgrade, now);
     }
 
@@ -61,13 +69,14 @@ public final class UpgradeEngine {
         return s != null && s.getState() == StepState.Running;
     }
 
-    /** The intent to run {@code step}, to be stored before the step is started. */
-    public PostgresUpgradeStatus stepStarted(PostgresUpgrade upgrade, StepSpec step, Instant now) {
+    /** The intent to run {@code step}, to be stored before the step is started. {@code job}: the Job that will run it, if any. */
+    public PostgresUpgradeStatus stepStarted(PostgresUpgrade upgrade, StepSpec step, String job, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         StepStatus record = stepRecord(status, step.name(), step.phase(), now);
         record.setAttempt(status.getAttempt());
         record.setState(StepState.Running);
         record.setStartedAt(timestamp(now));
+        record.setJob(job);
         return status;
     }
 
@@ -76,24 +85,19 @@ public final class UpgradeEngine {
      * A service already recorded keeps its record: after a restart the workload may show the zero the
      * operator set itself, and that must never replace what the app really had.
      */
-    public PostgresUpgradeStatus servicesRecorded(PostgresUpgrade upgrade, java.util.List<dev.pgupgrade.api.ServiceStatus> observed, Instant now) {
+    public PostgresUpgradeStatus servicesRecorded(PostgresUpgrade upgrade, List<ServiceStatus> observed, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        recordServices(status, observed);
-        openStep(status, now);
-        return status;
-    }
-
-    private static void recordServices(PostgresUpgradeStatus status, java.util.List<dev.pgupgrade.api.ServiceStatus> observed) {
-        for (dev.pgupgrade.api.ServiceStatus seen : observed) {
-            boolean known = status.getServices().stream()
-                    .anyMatch(s -> s.getKind().equals(seen.getKind()) && s.getName().equals(seen.getName())
-                            && java.util.Objects.equals(s.getApp(), seen.getApp()));
+        for (ServiceStatus seen : observed) {
+            boolean known = status.getServices().stream().anyMatch(s -> s.getKind().equals(seen.getKind())
+                    && s.getName().equals(seen.getName()) && Objects.equals(s.getApp(), seen.getApp()));
             if (!known) {
-                dev.pgupgrade.api.ServiceStatus record = new dev.pgupgrade.api.ServiceStatus(seen.getKind(), seen.getName(), seen.getReplicas());
+                ServiceStatus record = new ServiceStatus(seen.getKind(), seen.getName(), seen.getReplicas());
                 record.setApp(seen.getApp());
                 status.getServices().add(record);
             }
         }
+        openStep(status, now);
+        return status;
     }
 
     /** Where the copy of a repointed service's previous URL is kept (a Secret's name, never the value). */
@@ -110,7 +114,7 @@ public final class UpgradeEngine {
      */
     public PostgresUpgradeStatus retried(PostgresUpgrade upgrade, Instant now) {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        status.setAttempt((status.getAttempt() == null ? 1 : status.getAttempt()) + 1);
+        status.setAttempt(StatusMessages.attempt(status) + 1);
         // The recorded counts go, unless the last rollback did not finish: then the services may still be at
         // zero, and only these records know what they ran (a new inventory would record the zeros; it never
         // replaces a record).
@@ -122,7 +126,7 @@ public final class UpgradeEngine {
         status.setCompletedAt(null);
         status.setAcceptedSpec(null);
         status.setObservedGeneration(upgrade.getMetadata().getGeneration());
-        status.setMessage("Retrying (attempt " + status.getAttempt() + ") after the spec changed. " + describe(PhaseMachine.first(), upgrade));
+        status.setMessage(StatusMessages.retrying(status, upgrade));
         return withConditions(status, upgrade, now);
     }
 
@@ -133,26 +137,25 @@ public final class UpgradeEngine {
      *
      * @return the status to continue with (RollingBack), or empty when the deletion may proceed now
      */
-    public java.util.Optional<PostgresUpgradeStatus> deleted(PostgresUpgrade upgrade, Instant now) {
+    public Optional<PostgresUpgradeStatus> deleted(PostgresUpgrade upgrade, Instant now) {
         PostgresUpgradeStatus current = upgrade.getStatus();
         if (current == null || current.getPhase() == null) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         Phase phase = current.getPhase();
         if (phase == Phase.RollingBack || phase == Phase.ScalingUp) {
             // the rollback must finish, and so must a scale-up: either way the apps end up running
-            return java.util.Optional.of(copy(current));
+            return Optional.of(copy(current));
         }
         if (!phase.isDowntime() || !PhaseMachine.servicesTouched(current)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         PostgresUpgradeStatus status = copy(current);
         status.setFailedPhase(phase);
         status.setPhase(Phase.RollingBack);
         status.setProgress(null);
-        status.setMessage("The PostgresUpgrade is being deleted during " + phase
-                + ": rolling back first (services back on the source) before it goes.");
-        return java.util.Optional.of(withConditions(status, upgrade, now));
+        status.setMessage(StatusMessages.deletedDuring(phase));
+        return Optional.of(withConditions(status, upgrade, now));
     }
 
     /**
@@ -162,8 +165,7 @@ public final class UpgradeEngine {
      */
     public PostgresUpgradeStatus restartedForNewSpec(PostgresUpgrade upgrade, Phase was, Instant now) {
         PostgresUpgradeStatus status = retried(upgrade, now);
-        status.setMessage("The spec changed during " + was + ", before any downtime: validating it again (attempt "
-                + status.getAttempt() + "). " + describe(PhaseMachine.first(), upgrade));
+        status.setMessage(StatusMessages.restartedForNewSpec(was, status, upgrade));
         return withConditions(status, upgrade, now);
     }
 
@@ -184,9 +186,129 @@ public final class UpgradeEngine {
         return withConditions(status, upgrade, now);
     }
 
+    /** A spec that fails validation ends the upgrade before anything is touched, listing every problem. */
+    public PostgresUpgradeStatus rejected(PostgresUpgrade upgrade, List<String> problems, Instant now) {
+        PostgresUpgradeStatus status = upgrade.getStatus() == null ? new PostgresUpgradeStatus() : copy(upgrade.getStatus());
+        if (status.getStartedAt() == null) {
+            status.setStartedAt(timestamp(now));
+        }
+        if (status.getAttempt() == null) {
+            status.setAttempt(1);
+        }
+        status.setPhase(Phase.Failed);
+        status.setFailedPhase(Phase.Validating);
+        status.setCompletedAt(timestamp(now));
+        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
+        status.setMessage(StatusMessages.rejected(problems));
+        return withConditions(status, upgrade, now);
+    }
+
+    /** What the running step last said about its progress (see {@link Progress}). */
+    public PostgresUpgradeStatus progressed(PostgresUpgrade upgrade, ProgressReport report, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        StepStatus running = status.getSteps().stream().filter(s -> s.getState() == StepState.Running && s.getPhase() == status.getPhase())
+                .reduce((a, b) -> b).orElse(null);
+        status.setProgress(Progress.of(status.getPhase(), report, running == null ? null : durationSeconds(running.getStartedAt(), now),
+                timestamp(now)));
+        return status;
+    }
+
+    /**
+     * A step ended. The phase's own step ends the phase; a step that runs before it (see
+     * {@link StepSpec#endsPhase}) only records what it found, and the phase goes on with its next
+     * step, unless it failed.
+     */
+    public PostgresUpgradeStatus stepEnded(PostgresUpgrade upgrade, StepSpec step, PhaseOutcome outcome, Instant now) {
+        if (step.endsPhase()) {
+            return phaseEnded(upgrade, step.kind(), outcome, now);
+        }
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        Verdict verdict = StepVerdicts.judge(step.kind(), outcome, upgrade.getSpec(), new StatusFacts(status, upgrade.getSpec(), timestamp(now)));
+        if (!verdict.ok()) {
+            return phaseEnded(upgrade, null, new PhaseOutcome.Refused(verdict.message()), now);
+        }
+        // No record of the phase's own step is opened here: its intent is stored when it starts, like any step's.
+        StepStatus record = stepRecord(status, step.name(), step.phase(), now);
+        record.setState(StepState.Succeeded);
+        record.setFinishedAt(timestamp(now));
+        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+        record.setMessage(verdict.message());
+        return status;
+    }
+
+    /**
+     * Records how the current phase ended and moves to the phase that follows.
+     *
+     * @param kind the kind of the step that did the phase's work, or null when no step did
+     */
+    public PostgresUpgradeStatus phaseEnded(PostgresUpgrade upgrade, StepKind<?> kind, PhaseOutcome outcome, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        Phase phase = status.getPhase();
+        Verdict verdict = StepVerdicts.judge(kind, outcome, upgrade.getSpec(), new StatusFacts(status, upgrade.getSpec(), timestamp(now)));
+
+        StepStatus record = stepRecord(status, Names.step(phase, status), phase, now);
+        record.setFinishedAt(timestamp(now));
+        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+        record.setState(outcome instanceof PhaseOutcome.Skipped ? StepState.Skipped : verdict.ok() ? StepState.Succeeded : StepState.Failed);
+        record.setMessage(verdict.message());
+        record.setBytes(verdict.bytes());
+        record.setExpectedErrors(verdict.expectedErrors());
+        record.setUnexpectedErrors(verdict.unexpectedErrors());
+        record.setErrors(verdict.errors());
+        record.setDetails(verdict.details());
+        if (verdict.sourceVersion() != null) {
+            status.setSourceVersion(verdict.sourceVersion());
+        }
+        if (verdict.targetVersion() != null) {
+            status.setTargetVersion(verdict.targetVersion());
+        }
+
+        status.setProgress(null);
+        Phase next = verdict.ok() ? PhaseMachine.next(phase, upgrade.getSpec()) : PhaseMachine.onFailure(phase, status);
+        status.setPhase(next);
+        if (next == Phase.ScalingDown && status.getAcceptedSpec() == null) {
+            status.setAcceptedSpec(COPIER.convertValue(upgrade.getSpec(), PostgresUpgradeSpec.class));
+        }
+        if (!verdict.ok()) {
+            status.setFailedPhase(phase);
+        }
+        status.setMessage(verdict.ok() ? StatusMessages.describe(next, upgrade) : StatusMessages.failure(phase, next, verdict.message()));
+        if (next.isTerminal()) {
+            status.setCompletedAt(timestamp(now));
+            if (next == Phase.Succeeded) {
+                status.setMessage(StatusMessages.succeeded(status, durationSeconds(status.getStartedAt(), now)));
+            } else if (next == Phase.RolledBack) {
+                status.setMessage(StatusMessages.rolledBack(status));
+            }
+        }
+        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
+        return withConditions(status, upgrade, now);
+    }
+
+    /** " (the rehearsal expects N s of downtime; see status.estimate)" when a rehearsal measured it, else "". */
+    public static String estimate(PostgresUpgradeStatus status) {
+        return StatusMessages.estimate(status);
+    }
+
+    private static PostgresUpgradeStatus withConditions(PostgresUpgradeStatus status, PostgresUpgrade upgrade, Instant now) {
+        Phase phase = status.getPhase();
+        Long generation = upgrade.getMetadata().getGeneration();
+        String at = now.truncatedTo(ChronoUnit.SECONDS).toString();
+        String message = status.getMessage();
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.READY, phase == Phase.Succeeded,
+                phase == Phase.Succeeded ? "UpgradeSucceeded" : phase.name(), message, generation, at));
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.PROGRESSING, !phase.isTerminal(),
+                phase.name(), message, generation, at));
+        // A failure is a fact from the moment it happens, also while the rollback is still running.
+        boolean failed = status.getFailedPhase() != null;
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.FAILED, failed,
+                failed ? status.getFailedPhase() + "Failed" : "NoFailure", failed ? message : "no failure", generation, at));
+        return status;
+    }
+
     /** The current phase's step record, Running since now unless it already exists: so a phase the driver works through itself has a duration. */
     private static void openStep(PostgresUpgradeStatus status, Instant now) {
-        String name = DirectPlatform.stepName(status.getPhase(), status);
+        String name = Names.step(status.getPhase(), status);
         if (find(status, name) == null) {
             stepRecord(status, name, status.getPhase(), now).setState(StepState.Running);
         }
@@ -206,226 +328,6 @@ public final class UpgradeEngine {
         return record;
     }
 
-    /** A spec that fails validation ends the upgrade before anything is touched, listing every problem. */
-    public PostgresUpgradeStatus rejected(PostgresUpgrade upgrade, java.util.List<String> problems, Instant now) {
-        PostgresUpgradeStatus status = upgrade.getStatus() == null ? new PostgresUpgradeStatus() : copy(upgrade.getStatus());
-        if (status.getStartedAt() == null) {
-            status.setStartedAt(timestamp(now));
-        }
-        if (status.getAttempt() == null) {
-            status.setAttempt(1);
-        }
-        status.setPhase(Phase.Failed);
-        status.setFailedPhase(Phase.Validating);
-        status.setCompletedAt(timestamp(now));
-        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
-        status.setMessage("The spec is invalid: " + String.join("; ", problems) + ". Nothing was touched: correct the spec to retry.");
-        return withConditions(status, upgrade, now);
-    }
-
-    /**
-     * What the running step last said about its progress, with a percentage and an ETA from the rate
-     * since the step started. A total that is only an estimate never shows 100% before the step ends.
-     */
-    public PostgresUpgradeStatus progressed(PostgresUpgrade upgrade, dev.pgupgrade.steps.ProgressReport report, Instant now) {
-        PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        dev.pgupgrade.api.ProgressStatus progress = new dev.pgupgrade.api.ProgressStatus();
-        progress.setPhase(status.getPhase());
-        progress.setUnit(report.unit());
-        progress.setDone(report.done());
-        progress.setTotal(report.total());
-        progress.setEstimated(report.estimated() ? Boolean.TRUE : null);
-        Integer percent = null;
-        Long eta = null;
-        if (report.total() > 0) {
-            percent = (int) Math.min(report.estimated() ? 99 : 100, report.done() * 100 / report.total());
-            StepStatus running = status.getSteps().stream().filter(s -> s.getState() == StepState.Running && s.getPhase() == status.getPhase())
-                    .reduce((a, b) -> b).orElse(null);
-            Double elapsed = running == null ? null : durationSeconds(running.getStartedAt(), now);
-            if (elapsed != null && elapsed > 0 && report.done() > 0) {
-                double rate = report.done() / elapsed;
-                eta = Math.max(0, Math.round((report.total() - report.done()) / rate));
-            }
-        }
-        progress.setPercent(percent);
-        progress.setEtaSeconds(eta);
-        String of = "bytes".equals(report.unit()) ? StepJudge.bytes(report.total()) : report.total() + " " + report.unit();
-        progress.setSummary(percent == null ? StepJudge.bytes(report.done()) + " so far"
-                : percent + "% of " + (report.estimated() ? "~" : "") + of + (eta == null ? "" : ", ETA " + eta + "s"));
-        progress.setUpdatedAt(timestamp(now));
-        status.setProgress(progress);
-        return status;
-    }
-
-    /**
-     * A step ended. The phase's own step ends the phase; an inventory step (see {@link StepSpec#endsPhase})
-     * only records what it found (the services' container counts) and the phase goes on with its next
-     * step, unless the inventory failed.
-     */
-    public PostgresUpgradeStatus stepEnded(PostgresUpgrade upgrade, StepSpec step, PhaseOutcome outcome, Instant now) {
-        if (step.endsPhase()) {
-            return phaseEnded(upgrade, outcome, now);
-        }
-        Verdict verdict = StepJudge.judgeInventory(outcome);
-        if (!verdict.ok()) {
-            return phaseEnded(upgrade, new PhaseOutcome.Refused(verdict.message()), now);
-        }
-        // No record of the phase's own step is opened here: its intent is stored when it starts, like any step's.
-        PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        recordServices(status, ResultFacts.services(((PhaseOutcome.Ran) outcome).result()));
-        StepStatus record = stepRecord(status, step.name(), step.phase(), now);
-        record.setState(StepState.Succeeded);
-        record.setFinishedAt(timestamp(now));
-        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-        record.setMessage(verdict.message());
-        return status;
-    }
-
-    /** Records how the current phase ended and moves to the phase that follows. */
-    public PostgresUpgradeStatus phaseEnded(PostgresUpgrade upgrade, PhaseOutcome outcome, Instant now) {
-        PostgresUpgradeStatus status = copy(upgrade.getStatus());
-        Phase phase = status.getPhase();
-        Verdict verdict = StepJudge.judge(phase, upgrade.getSpec(), outcome);
-        if (outcome instanceof PhaseOutcome.Ran ran && ran.result() != null) {
-            ResultFacts.record(status, phase, upgrade.getSpec(), ran.result(), verdict.ok(), timestamp(now));
-        }
-
-        StepStatus record = stepRecord(status, DirectPlatform.stepName(phase, status), phase, now);
-        record.setFinishedAt(timestamp(now));
-        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-        record.setState(outcome instanceof PhaseOutcome.Skipped ? StepState.Skipped
-                : verdict.ok() ? StepState.Succeeded : StepState.Failed);
-        record.setMessage(verdict.message());
-        record.setBytes(verdict.bytes());
-        record.setExpectedErrors(verdict.expectedErrors());
-        record.setUnexpectedErrors(verdict.unexpectedErrors());
-        record.setErrors(verdict.errors());
-        record.setDetails(verdict.details());
-        if (verdict.sourceVersion() != null) {
-            status.setSourceVersion(verdict.sourceVersion());
-        }
-        if (verdict.targetVersion() != null) {
-            status.setTargetVersion(verdict.targetVersion());
-        }
-
-        status.setProgress(null);
-        Phase next = verdict.ok() ? PhaseMachine.next(phase, upgrade.getSpec()) : PhaseMachine.onFailure(phase, status);
-        status.setPhase(next);
-        if (next == Phase.ScalingDown && status.getAcceptedSpec() == null) {
-            status.setAcceptedSpec(COPIER.convertValue(upgrade.getSpec(), dev.pgupgrade.api.PostgresUpgradeSpec.class));
-        }
-        if (!verdict.ok()) {
-            status.setFailedPhase(phase);
-        }
-        status.setMessage(verdict.ok() ? describe(next, upgrade) : failureMessage(phase, next, verdict.message()));
-        if (next.isTerminal()) {
-            status.setCompletedAt(timestamp(now));
-            if (next == Phase.Succeeded) {
-                status.setMessage(successMessage(status, now));
-            } else if (next == Phase.RolledBack) {
-                status.setMessage(rolledBackMessage(status));
-            }
-        }
-        status.setObservedGeneration(upgrade.getMetadata().getGeneration());
-        return withConditions(status, upgrade, now);
-    }
-
-    private PostgresUpgradeStatus withConditions(PostgresUpgradeStatus status, PostgresUpgrade upgrade, Instant now) {
-        Phase phase = status.getPhase();
-        Long generation = upgrade.getMetadata().getGeneration();
-        String at = now.truncatedTo(ChronoUnit.SECONDS).toString();
-        String message = status.getMessage();
-        status.setConditions(Conditions.set(status.getConditions(), Conditions.READY, phase == Phase.Succeeded,
-                phase == Phase.Succeeded ? "UpgradeSucceeded" : phase.name(), message, generation, at));
-        status.setConditions(Conditions.set(status.getConditions(), Conditions.PROGRESSING, !phase.isTerminal(),
-                phase.name(), message, generation, at));
-        // A failure is a fact from the moment it happens, also while the rollback is still running.
-        boolean failed = status.getFailedPhase() != null;
-        status.setConditions(Conditions.set(status.getConditions(), Conditions.FAILED, failed,
-                failed ? status.getFailedPhase() + "Failed" : "NoFailure", failed ? message : "no failure", generation, at));
-        return status;
-    }
-
-    static String describe(Phase phase, PostgresUpgrade upgrade) {
-        String target = upgrade.getSpec().getTarget().getVersion();
-        return switch (phase) {
-            case Validating -> "Validating: checking that both servers answer and their versions fit";
-            case SchemaCheck -> "SchemaCheck: restoring the source's schema into a throwaway PostgreSQL " + target;
-            case Rehearsal -> "Rehearsal: restoring a backup into temporary databases to time the dump and the restore";
-            case ProvisioningTarget -> "ProvisioningTarget: creating the target database (or adopting an existing empty one)";
-            case AwaitingApproval -> "AwaitingApproval: nothing is down yet; set the annotation " + dev.pgupgrade.api.ApprovalSpec.ANNOTATION
-                    + "=" + (upgrade.getStatus() == null || upgrade.getStatus().getAttempt() == null ? 1 : upgrade.getStatus().getAttempt())
-                    + " to start the downtime" + estimate(upgrade.getStatus());
-            case DeprovisioningSource -> "DeprovisioningSource: deprovisioning the source database, as the spec asks";
-            case ScalingDown -> "ScalingDown: recording the services' replicas and scaling them to zero";
-            case Dumping -> "Dumping: pg_dumpall of the source";
-            case Restoring -> "Restoring: loading the dump into the target";
-            case Verifying -> "Verifying: comparing the target with the source before any app uses it";
-            case Repointing -> "Repointing: pointing the services at the target";
-            case ScalingUp -> "ScalingUp: scaling the services back to their recorded replicas";
-            case Analyzing -> "Analyzing: VACUUM ANALYZE in every database of the target";
-            case RollingBack -> "RollingBack: bringing the services back on the source";
-            case Succeeded -> "Succeeded";
-            case Failed -> "Failed";
-            case RolledBack -> "RolledBack";
-        };
-    }
-
-    private static String failureMessage(Phase failed, Phase next, String why) {
-        String what = failed + " failed: " + why + ".";
-        return switch (next) {
-            case RollingBack -> what + " Rolling back: the services return to the source, which was only ever read.";
-            case Failed -> what + " " + advice(failed);
-            default -> what;
-        };
-    }
-
-    private static String advice(Phase failed) {
-        return switch (failed) {
-            case Validating, SchemaCheck, ScalingDown, Dumping ->
-                    "Nothing was written to the source or the target. Fix the cause and run the upgrade again.";
-            case Restoring, Verifying, Repointing ->
-                    "The source was only read and is intact; the target may hold a partial restore: drop the databases and roles it restored before running the upgrade again.";
-            case Rehearsal, ProvisioningTarget, AwaitingApproval ->
-                    "No app was touched and nothing is down. Fix the cause and run the upgrade again.";
-            case ScalingUp -> "The data is on the target and the services point at it: scale them up by hand.";
-            case DeprovisioningSource -> "The upgrade itself is complete and the apps use the target; deprovision the source by hand when it suits you.";
-            case Analyzing -> "The data is on the target and the services use it: run VACUUM ANALYZE on the target by hand.";
-            case RollingBack -> "The rollback did not finish: check the services and scale them back by hand.";
-            default -> "";
-        };
-    }
-
-    /** " (the rehearsal expects N s of downtime; see status.estimate)" when a rehearsal measured it, else "". */
-    public static String estimate(PostgresUpgradeStatus status) {
-        if (status == null || status.getEstimate() == null || status.getEstimate().getDowntimeSeconds() == null) {
-            return "";
-        }
-        return String.format(java.util.Locale.ROOT, " (the rehearsal expects %.0f s of downtime; see status.estimate)",
-                status.getEstimate().getDowntimeSeconds());
-    }
-
-    private static String rolledBackMessage(PostgresUpgradeStatus status) {
-        String cause = status.getSteps().stream()
-                .filter(s -> s.getPhase() == status.getFailedPhase() && s.getState() == StepState.Failed)
-                .reduce((first, second) -> second).map(StepStatus::getMessage).orElse("see the step history");
-        return "Rolled back after " + status.getFailedPhase() + " failed: " + cause
-                + ". The services run on the source again with their recorded replicas; the source was only read."
-                + ((status.getFailedPhase() == Phase.Restoring || status.getFailedPhase() == Phase.Verifying) && !targetDeprovisioned(status)
-                    ? " The target may hold a partial restore: drop the databases and roles it restored before retrying." : "");
-    }
-
-    private static boolean targetDeprovisioned(PostgresUpgradeStatus status) {
-        return status.getTarget() != null && Boolean.TRUE.equals(status.getTarget().getDeprovisioned());
-    }
-
-    private static String successMessage(PostgresUpgradeStatus status, Instant now) {
-        Double seconds = durationSeconds(status.getStartedAt(), now);
-        return "Upgraded PostgreSQL " + status.getSourceVersion() + " to " + status.getTargetVersion()
-                + (seconds != null ? " in " + String.format(java.util.Locale.ROOT, "%.1f s", seconds) : "")
-                + ". The source was left as it was: decommission it when you no longer need it.";
-    }
-
     static StepStatus find(PostgresUpgradeStatus status, String name) {
         return status.getSteps().stream().filter(s -> name.equals(s.getName())).findFirst().orElse(null);
     }
@@ -438,8 +340,7 @@ public final class UpgradeEngine {
         if (startedAt == null) {
             return null;
         }
-        long millis = Duration.between(Instant.parse(startedAt), now).toMillis();
-        return Math.max(0, millis) / 1000.0;
+        return Math.max(0, Duration.between(Instant.parse(startedAt), now).toMillis()) / 1000.0;
     }
 
     static PostgresUpgradeStatus copy(PostgresUpgradeStatus status) {

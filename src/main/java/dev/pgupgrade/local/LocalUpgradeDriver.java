@@ -2,21 +2,16 @@ package dev.pgupgrade.local;
 
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
-import dev.pgupgrade.engine.PhaseOutcome;
-import dev.pgupgrade.engine.UpgradeEngine;
-import dev.pgupgrade.platform.PhaseWork;
-import dev.pgupgrade.runner.SecretUnavailableException;
-import dev.pgupgrade.runner.StepRunner;
-import dev.pgupgrade.runner.StepRunner.StepProgress;
+import dev.pgupgrade.driver.Tick;
+import dev.pgupgrade.driver.UpgradeDriver;
 import dev.pgupgrade.steps.StepSpec;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * Drives one upgrade to a terminal phase on this machine: the engine decides, the runner does, and
- * every status the engine returns is stored (through {@code store}) before the next side effect, so a
- * run killed at any point resumes from the stored status.
+ * Drives one upgrade to a terminal phase on this machine: tick, save the state, sleep. Every status a
+ * tick returns is stored (through {@code store}) before the next tick, so a run killed at any point
+ * resumes from the stored status.
  */
 public final class LocalUpgradeDriver {
     /** Told about progress, for humans. */
@@ -31,30 +26,17 @@ public final class LocalUpgradeDriver {
         }
     }
 
-    private final UpgradeEngine engine;
-    private final StepRunner runner;
+    private final UpgradeDriver driver;
+    private final LocalWorld world;
     private final Consumer<PostgresUpgrade> store;
     private final Listener listener;
-    private final Clock clock;
     private final Duration pollInterval;
-    private final boolean approved;
-    /** How often progress is stored and printed while a step runs. */
-    static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
 
-    public LocalUpgradeDriver(UpgradeEngine engine, StepRunner runner, Consumer<PostgresUpgrade> store, Listener listener,
-                              Clock clock, Duration pollInterval) {
-        this(engine, runner, store, listener, clock, pollInterval, false);
-    }
-
-    /** @param approved whether a human approved the downtime up front (pgupgrade run --approve) */
-    public LocalUpgradeDriver(UpgradeEngine engine, StepRunner runner, Consumer<PostgresUpgrade> store, Listener listener,
-                              Clock clock, Duration pollInterval, boolean approved) {
-        this.approved = approved;
-        this.engine = engine;
-        this.runner = runner;
+    public LocalUpgradeDriver(UpgradeDriver driver, LocalWorld world, Consumer<PostgresUpgrade> store, Listener listener, Duration pollInterval) {
+        this.driver = driver;
+        this.world = world;
         this.store = store;
         this.listener = listener;
-        this.clock = clock;
         this.pollInterval = pollInterval;
     }
 
@@ -63,71 +45,35 @@ public final class LocalUpgradeDriver {
      * or, at AwaitingApproval without approval, returns it there (not terminal) with status saying so.
      */
     public PostgresUpgrade run(PostgresUpgrade upgrade) throws InterruptedException {
-        save(upgrade, engine.initialize(upgrade, clock.instant()));
+        save(upgrade, driver.engine().initialize(upgrade, world.clock().instant()));
         while (!upgrade.getStatus().getPhase().isTerminal()) {
             PostgresUpgradeStatus before = upgrade.getStatus();
-            PhaseWork work = engine.work(upgrade);
-            PhaseOutcome outcome;
-            if (work instanceof PhaseWork.RunStep run) {
-                outcome = runStep(upgrade, run.step());
-                if (!run.step().endsPhase()) {
-                    save(upgrade, engine.stepEnded(upgrade, run.step(), outcome, clock.instant()));
-                    listener.phaseEnded(before, upgrade.getStatus());
-                    continue;
-                }
-            } else if (work instanceof PhaseWork.AwaitApproval) {
-                if (!approved) {
-                    save(upgrade, engine.waiting(upgrade, "waiting for approval; nothing is down yet" + UpgradeEngine.estimate(upgrade.getStatus())
-                            + ": run again with --approve to start the downtime",
-                            clock.instant()));
-                    return upgrade;
-                }
-                outcome = new PhaseOutcome.Completed("approved with --approve");
-            } else if (work instanceof PhaseWork.NothingToDo nothing) {
-                outcome = new PhaseOutcome.Skipped(nothing.reason());
-            } else if (work instanceof PhaseWork.ServiceWork) {
-                // Preflight refuses services up front; this keeps a hand-edited state file from getting further.
-                outcome = new PhaseOutcome.Refused("spec.services: pgupgrade run cannot scale or repoint Kubernetes services");
-            } else {
-                outcome = new PhaseOutcome.Refused(((PhaseWork.Unsupported) work).reason());
+            Tick tick = driver.tick(upgrade, world);
+            if (tick.stores()) {
+                save(upgrade, tick.status());
+                tell(tick, before, upgrade.getStatus());
             }
-            save(upgrade, engine.phaseEnded(upgrade, outcome, clock.instant()));
-            listener.phaseEnded(before, upgrade.getStatus());
+            if (tick.kind() == Tick.Kind.AWAITING_APPROVAL) {
+                return upgrade;  // not approved: the user runs again with --approve
+            }
+            if (!tick.stores()) {
+                Thread.sleep(Math.min(pollInterval.toMillis(), tick.again().toMillis()));
+            }
         }
         return upgrade;
     }
 
-    private PhaseOutcome runStep(PostgresUpgrade upgrade, StepSpec step) throws InterruptedException {
-        if (!UpgradeEngine.isStarted(upgrade.getStatus(), step)) {
-            save(upgrade, engine.stepStarted(upgrade, step, clock.instant()));  // intent first
-        }
-        listener.stepStarting(step);
-        while (true) {
-            try {
-                runner.start(step);
-            } catch (SecretUnavailableException e) {
-                return new PhaseOutcome.Refused(e.getMessage());
-            }
-            StepProgress progress = runner.poll(step);
-            long lastReport = clock.millis();
-            while (progress instanceof StepProgress.Running running) {
-                if (running.report() != null && clock.millis() - lastReport >= PROGRESS_EVERY.toMillis()) {
-                    save(upgrade, engine.progressed(upgrade, running.report(), clock.instant()));
-                    listener.progressed(upgrade.getStatus());
-                    lastReport = clock.millis();
+    private void tell(Tick tick, PostgresUpgradeStatus before, PostgresUpgradeStatus after) {
+        switch (tick.kind()) {
+            case INTENT -> {
+                if (tick.started() != null) {
+                    listener.stepStarting(tick.started());
                 }
-                Thread.sleep(pollInterval.toMillis());
-                progress = runner.poll(step);
             }
-            if (progress instanceof StepProgress.Finished finished) {
-                return finished.outcome();
+            case PROGRESS -> listener.progressed(after);
+            case ENDED -> listener.phaseEnded(before, after);
+            default -> {
             }
-            StepProgress.Lost lost = (StepProgress.Lost) progress;
-            if (!step.rerunnable()) {
-                return new PhaseOutcome.Ran(-1, null, lost.what()
-                        + "; " + StepSpec.NOT_RERUN);
-            }
-            runner.discard(step);  // it only read, or wrote its own files: running it again is harmless
         }
     }
 

@@ -14,6 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.Collectors;
+import dev.pgupgrade.engine.SpecValidator;
+import java.util.Collection;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Reads a PostgresUpgrade manifest (YAML or JSON) strictly: an unknown field is an error, since a
@@ -66,7 +71,7 @@ public final class ManifestLoader {
         } catch (InvalidFormatException e) {
             String allowed = e.getTargetType() != null && e.getTargetType().isEnum()
                     ? ": must be one of " + Arrays.stream(e.getTargetType().getEnumConstants())
-                        .map(c -> ((Enum<?>) c).name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(", "))
+                        .map(c -> ((Enum<?>) c).name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", "))
                     : ": has the wrong type";
             throw new InvalidInputException(path(e) + allowed);
         } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
@@ -78,8 +83,8 @@ public final class ManifestLoader {
             String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
             if (original.startsWith("Duplicate field")) {
                 // the field's name only: keys are ours, values could be anything
-                java.util.regex.Matcher key = java.util.regex.Pattern.compile("^Duplicate field '(.*)'").matcher(original.split("\n")[0]);
-                throw new InvalidInputException(file + ": the key " + dev.pgupgrade.engine.SpecValidator.printable(key.find() ? key.group(1) : null)
+                Matcher key = Pattern.compile("^Duplicate field '(.*)'").matcher(original.split("\n")[0]);
+                throw new InvalidInputException(file + ": the key " + SpecValidator.printable(key.find() ? key.group(1) : null)
                         + " is given twice" + line(e));
             }
             throw new InvalidInputException(file + ": not valid YAML" + line(e));
@@ -105,7 +110,7 @@ public final class ManifestLoader {
         if (type == Boolean.class || type == boolean.class) {
             return " (expected true or false)";
         }
-        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+        if (Collection.class.isAssignableFrom(type) || type.isArray()) {
             return " (expected a list)";
         }
         return " (expected an object with fields)";

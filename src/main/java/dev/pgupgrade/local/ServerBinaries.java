@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.io.File;
+import java.net.URISyntaxException;
 
 /**
  * Finds PostgreSQL server binaries of a major on this machine, for SchemaCheck's throwaway server, in
@@ -47,7 +49,7 @@ public final class ServerBinaries {
             Path location = Path.of(source.getLocation().toURI());
             // target/pgupgrade.jar or, in tests, target/classes: either way target/ holds pg/.
             return Optional.ofNullable(location.getParent());
-        } catch (java.net.URISyntaxException | SecurityException | IllegalArgumentException e) {
+        } catch (URISyntaxException | SecurityException | IllegalArgumentException e) {
             return Optional.empty();
         }
     }
@@ -55,7 +57,7 @@ public final class ServerBinaries {
     /** An executable named {@code name} in one of PATH's directories. */
     public static Optional<Path> onPath(String name, Map<String, String> env) {
         String path = env.getOrDefault("PATH", "");
-        for (String dir : path.split(java.io.File.pathSeparator)) {
+        for (String dir : path.split(File.pathSeparator)) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) {
                 return Optional.of(Path.of(dir, name));
             }

@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.time.temporal.ChronoUnit;
 
 /**
  * Kubernetes Events on a PostgresUpgrade, for {@code kubectl describe} and event-based alerting. An
@@ -31,7 +32,7 @@ final class EventRecorder {
     void record(PostgresUpgrade upgrade, boolean warning, String reason, String message, String identity, Instant now) {
         String name = upgrade.getMetadata().getName() + "." + HexFormat.of().formatHex(UUID.nameUUIDFromBytes(
                 (upgrade.getMetadata().getUid() + "|" + identity).getBytes(StandardCharsets.UTF_8)).toString().getBytes(StandardCharsets.UTF_8), 0, 8);
-        String at = now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        String at = now.truncatedTo(ChronoUnit.SECONDS).toString();
         Event event = new EventBuilder()
                 .withNewMetadata().withName(name).withNamespace(upgrade.getMetadata().getNamespace()).endMetadata()
                 .withInvolvedObject(new ObjectReferenceBuilder()

@@ -1,6 +1,8 @@
 package dev.pgupgrade.operator;
 
+import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.driver.ServiceProgress;
 import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.api.ServiceSpec;
 import dev.pgupgrade.api.ServiceStatus;
@@ -25,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.TreeMap;
 
 /**
  * The apps of the direct platform: Deployments and StatefulSets in the upgrade's namespace. Every
@@ -50,7 +53,7 @@ final class KubernetesServices {
 
     /** The name of the Secret holding the apps' previous URLs, keyed "SECRET.KEY". */
     static String backupSecretName(PostgresUpgrade upgrade) {
-        return upgrade.getMetadata().getName() + "-url-backup";
+        return Names.urlBackupSecret(upgrade);
     }
 
     private ServiceProgress scaleDown(PostgresUpgrade upgrade) {
@@ -165,7 +168,7 @@ final class KubernetesServices {
     }
 
     private Set<SecretKeyRef> appSecretKeys(PostgresUpgrade upgrade) {
-        Map<String, SecretKeyRef> unique = new java.util.TreeMap<>();
+        Map<String, SecretKeyRef> unique = new TreeMap<>();
         for (ServiceSpec s : upgrade.getSpec().getServices()) {
             if (s.getUrlSecretRef() != null) {
                 unique.putIfAbsent(s.getUrlSecretRef().toString(), s.getUrlSecretRef());

@@ -5,6 +5,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import java.time.Clock;
 import java.util.Set;
+import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
 
 /** Builds and starts the JOSDK Operator with the PostgresUpgrade controller. */
 public final class OperatorMain {
@@ -51,7 +52,7 @@ public final class OperatorMain {
         operator.register(new PostgresUpgradeReconciler(client, Clock.systemUTC(), crashPoints), c -> {
             // Never give up on an API server that is down (or answering 409) for a while: the apps may be scaled
             // to zero meanwhile, and JOSDK's default gives up after 6 attempts and next looks 10 hours later.
-            c.withRetry(new io.javaoperatorsdk.operator.processing.retry.GenericRetry().setInitialInterval(2000).setIntervalMultiplier(1.5)
+            c.withRetry(new GenericRetry().setInitialInterval(2000).setIntervalMultiplier(1.5)
                     .setMaxInterval(30_000).setMaxAttempts(-1));
             if (options.namespaces().isEmpty()) {
                 c.watchingAllNamespaces();

@@ -7,6 +7,7 @@ import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.engine.Conditions;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Objects;
 
 /**
  * Once the downtime began, an upgrade works with the spec it began with (status.acceptedSpec). The
@@ -35,7 +36,7 @@ final class SpecFreeze {
         PostgresUpgradeStatus status = upgrade.getStatus();
         Long generation = upgrade.getMetadata().getGeneration();
         var said = Conditions.find(status.getConditions(), Conditions.SPEC_CHANGE_REFUSED);
-        if (said != null && "True".equals(said.getStatus()) && java.util.Objects.equals(said.getObservedGeneration(), generation)) {
+        if (said != null && "True".equals(said.getStatus()) && Objects.equals(said.getObservedGeneration(), generation)) {
             return null;
         }
         PostgresUpgradeStatus next = JSON.convertValue(status, PostgresUpgradeStatus.class);

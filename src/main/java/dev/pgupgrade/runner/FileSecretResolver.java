@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.pgupgrade.engine.SpecValidator;
 
 /**
  * Secrets as files, in the layout Kubernetes mounts them: the key {@code key} of Secret {@code name}
@@ -24,8 +25,8 @@ public final class FileSecretResolver implements SecretResolver {
         }
         if (!ref.getName().matches(SecretKeyRef.NAME_PATTERN) || !ref.getKey().matches(SecretKeyRef.KEY_PATTERN)
                 || ref.getKey().equals(".") || ref.getKey().equals("..")) {
-            throw new SecretUnavailableException(field + ": " + dev.pgupgrade.engine.SpecValidator.printable(ref.getName()) + "/"
-                    + dev.pgupgrade.engine.SpecValidator.printable(ref.getKey()) + " is not a valid Secret name and key");
+            throw new SecretUnavailableException(field + ": " + SpecValidator.printable(ref.getName()) + "/"
+                    + SpecValidator.printable(ref.getKey()) + " is not a valid Secret name and key");
         }
         Path file = dir.resolve(ref.getName()).resolve(ref.getKey());
         if (!Files.isRegularFile(file)) {

@@ -1,12 +1,14 @@
 package dev.pgupgrade.runner;
 
+import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.PostgresUpgrade;
-import dev.pgupgrade.engine.PhaseOutcome;
-import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.steps.PhaseOutcome;
+import dev.pgupgrade.steps.ProgressReport;
 import dev.pgupgrade.steps.StepSpec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -14,7 +16,8 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.io.IOException;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.net.HttpURLConnection;
 import java.util.Comparator;
 import java.util.List;
@@ -22,47 +25,56 @@ import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.stream.Stream;
 
 /**
  * Runs the steps of one upgrade as Kubernetes Jobs (see {@link StepJobBuilder}). A Job's name is
  * derived from the step's, so starting twice creates one Job; its result comes from the pod's
  * termination message, which the reconciler copies into status as soon as the Job has ended,
- * long before ttlSecondsAfterFinished removes it.
+ * long before ttlSecondsAfterFinished removes it. Jobs are read from the operator's informer cache
+ * (a Job this runner just created is put there at once); a Job missing from the cache is looked up
+ * in the API server before it is called lost, since only a real loss may fail an upgrade.
  */
 public final class JobStepRunner implements StepRunner {
     private static final Logger LOG = LoggerFactory.getLogger(JobStepRunner.class);
     private final KubernetesClient client;
     private final PostgresUpgrade upgrade;
+    private final InformerEventSource<Job, PostgresUpgrade> jobs;
 
-    public JobStepRunner(KubernetesClient client, PostgresUpgrade upgrade) {
+    /** @param jobs the informer over the upgrades' Jobs (null: read from the API server every time) */
+    public JobStepRunner(KubernetesClient client, PostgresUpgrade upgrade, InformerEventSource<Job, PostgresUpgrade> jobs) {
         this.client = client;
         this.upgrade = upgrade;
+        this.jobs = jobs;
     }
 
     @Override
     public void start(StepSpec step) {
         String namespace = upgrade.getMetadata().getNamespace();
-        String name = StepResources.jobName(upgrade, step);
-        if (client.batch().v1().jobs().inNamespace(namespace).withName(name).get() != null) {
+        String name = Names.job(upgrade, step.name());
+        if (job(name).isPresent()) {
             return;
         }
         ensureScripts();
         if (StepJobBuilder.usesWorkClaim(step)) {
             createIfAbsent(StepJobBuilder.workClaim(upgrade));
         }
-        createIfAbsent(StepJobBuilder.job(upgrade, step));
+        HasMetadata created = createIfAbsent(StepJobBuilder.job(upgrade, step));
+        if (jobs != null && created instanceof Job job) {
+            jobs.handleRecentResourceCreate(ResourceID.fromResource(upgrade), job);
+        }
         LOG.info("{}/{}: created Job {} for step {}", namespace, upgrade.getMetadata().getName(), name, step.script());
     }
 
     @Override
     public StepProgress poll(StepSpec step) {
         String namespace = upgrade.getMetadata().getNamespace();
-        String name = StepResources.jobName(upgrade, step);
-        Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
-        if (job == null) {
+        String name = Names.job(upgrade, step.name());
+        Optional<Job> found = job(name);
+        if (found.isEmpty()) {
             return new StepProgress.Lost("Job " + name + " disappeared before it reported a result");
         }
-        JobStatus status = job.getStatus();
+        JobStatus status = found.get().getStatus();
         boolean failed = hasCondition(status, "Failed") || (status != null && positive(status.getFailed()));
         boolean succeeded = hasCondition(status, "Complete") || (status != null && positive(status.getSucceeded()));
         if (!failed && !succeeded) {
@@ -85,21 +97,33 @@ public final class JobStepRunner implements StepRunner {
             return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null,
                     "the step's pod ended (exit code " + exitCode + ", " + Objects.toString(state.getReason(), "no reason") + ") without reporting a result; see its log: kubectl logs job/" + name));
         }
-        try {
-            return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, ScriptResult.parse(message), null));
-        } catch (IOException e) {
-            return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null,
-                    "the step's result is not valid JSON (" + e.getClass().getSimpleName() + "); see kubectl logs job/" + name));
+        return new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, message, null));
+    }
+
+    /** The step's Job: from the informer's cache, else (it may not have seen it yet, or ever) from the API server. */
+    private Optional<Job> job(String name) {
+        String namespace = upgrade.getMetadata().getNamespace();
+        if (jobs != null) {
+            Optional<Job> cached = jobs.get(new ResourceID(name, namespace));
+            if (cached.isPresent()) {
+                return cached;
+            }
         }
+        return Optional.ofNullable(client.batch().v1().jobs().inNamespace(namespace).withName(name).get());
     }
 
     @Override
     public void discard(StepSpec step) {
         client.batch().v1().jobs().inNamespace(upgrade.getMetadata().getNamespace())
-                .withName(StepResources.jobName(upgrade, step)).withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
+                .withName(Names.job(upgrade, step.name())).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
     }
 
-    /** Creates the scripts ConfigMap, or brings it up to date with this operator's scripts. */
+    /**
+     * Creates the scripts ConfigMap, or brings it up to date with this operator's scripts. (Not a JOSDK
+     * dependent resource, nor the work claim: as standalone dependents each would need an informer of
+     * its own, label-filtered by hand, SSA turned off for the PVC in tests, and a matcher that misses
+     * removed keys; create-if-absent with the 409-then-GET check does the same in a few lines.)
+     */
     private void ensureScripts() {
         ConfigMap wanted = StepJobBuilder.scripts(upgrade);
         var resource = client.configMaps().inNamespace(upgrade.getMetadata().getNamespace()).withName(wanted.getMetadata().getName());
@@ -112,14 +136,17 @@ public final class JobStepRunner implements StepRunner {
         }
     }
 
-    private void createIfAbsent(HasMetadata object) {
+    /** The object as the API server has it now (just created, or already there). */
+    private HasMetadata createIfAbsent(HasMetadata object) {
         try {
-            client.resource(object).create();
+            return client.resource(object).create();
         } catch (KubernetesClientException e) {
             // A 409 is harmless only if the object is really there; otherwise it was not created: fail, JOSDK retries.
-            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT || client.resource(object).get() == null) {
+            HasMetadata existing = e.getCode() == HttpURLConnection.HTTP_CONFLICT ? client.resource(object).get() : null;
+            if (existing == null) {
                 throw e;
             }
+            return existing;
         }
     }
 
@@ -127,7 +154,7 @@ public final class JobStepRunner implements StepRunner {
         List<Pod> pods = client.pods().inNamespace(namespace).withLabel("job-name", jobName).list().getItems();
         return pods.stream()
                 .sorted(Comparator.comparing((Pod p) -> Objects.toString(p.getMetadata().getCreationTimestamp(), "")).reversed())
-                .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? java.util.stream.Stream.<ContainerStatus>empty()
+                .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? Stream.<ContainerStatus>empty()
                         : p.getStatus().getContainerStatuses().stream())
                 .filter(c -> "step".equals(c.getName()) && c.getState() != null && c.getState().getTerminated() != null)
                 .map(c -> c.getState().getTerminated())
@@ -135,12 +162,12 @@ public final class JobStepRunner implements StepRunner {
     }
 
     /** The step's latest progress line, from its pod's log (the step prints nothing secret). */
-    private dev.pgupgrade.steps.ProgressReport progressFromLog(String namespace, String jobName) {
+    private ProgressReport progressFromLog(String namespace, String jobName) {
         try {
             for (Pod pod : client.pods().inNamespace(namespace).withLabel("job-name", jobName).list().getItems()) {
                 String log = client.pods().inNamespace(namespace).withName(pod.getMetadata().getName())
                         .inContainer("step").tailingLines(40).getLog();
-                var report = dev.pgupgrade.steps.ProgressReport.lastIn(log);
+                var report = ProgressReport.lastIn(log);
                 if (report.isPresent()) {
                     return report.get();
                 }

@@ -1,9 +1,8 @@
 package dev.pgupgrade.runner;
 
-import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.PhaseOutcome;
 import dev.pgupgrade.steps.EnvValue;
 import dev.pgupgrade.steps.ProgressReport;
-import dev.pgupgrade.steps.ScriptResult;
 import dev.pgupgrade.steps.StepSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,6 +19,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.io.File;
+import java.io.RandomAccessFile;
+import java.nio.file.StandardCopyOption;
 
 /**
  * Runs each step as a local bash process. Everything about a step lives in files named after it in
@@ -38,8 +40,10 @@ public final class ProcessStepRunner implements StepRunner {
     private static final String WRAPPER =
             "bash \"$1\"; rc=$?; printf '%s\\n' \"$rc\" > \"$2.tmp\" && mv -f \"$2.tmp\" \"$2\"; exit \"$rc\"";
     private static final String TIMED_OUT = "timeout";
+    /** Lines of errors a step lists in its result file (a Job's termination message holds far fewer). */
+    static final int RESULT_MAX_LINES = 200;
     /** Variables of the runner's own environment that steps may see; everything else is withheld. */
-    private static final List<String> INHERITED = List.of("PATH", "HOME", "TMPDIR", "LANG", "PGUPGRADE_SERVER_USER",
+    private static final List<String> INHERITED = List.of("PATH", "HOME", "TMPDIR", "LANG",
             // the aptible CLI's network settings
             "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "SSL_CERT_FILE");
     /**
@@ -92,7 +96,7 @@ public final class ProcessStepRunner implements StepRunner {
             builder.directory(workDir.toFile());
             builder.redirectErrorStream(true);
             builder.redirectOutput(ProcessBuilder.Redirect.appendTo(file(step, "log").toFile()));
-            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             Process process = builder.start();
             children.put(step.name(), process);
             writeAtomically(file(step, "pid"), process.pid() + " " + clock.millis() + "\n");
@@ -126,7 +130,7 @@ public final class ProcessStepRunner implements StepRunner {
 
     /** The end of a log: progress lines come once a second, so the last few KiB hold the newest. */
     private static String tail(Path log) {
-        try (var file = new java.io.RandomAccessFile(log.toFile(), "r")) {
+        try (var file = new RandomAccessFile(log.toFile(), "r")) {
             long length = file.length();
             long from = Math.max(0, length - 8192);
             byte[] bytes = new byte[(int) (length - from)];
@@ -184,12 +188,7 @@ public final class ProcessStepRunner implements StepRunner {
         if (!Files.exists(resultFile) || read(resultFile).isBlank()) {
             return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null, null)));
         }
-        try {
-            return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, ScriptResult.parse(read(resultFile)), null)));
-        } catch (IOException e) {
-            return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, null,
-                    "the step's result is not valid JSON (" + e.getClass().getSimpleName() + "); see the step log")));
-        }
+        return Optional.of(new StepProgress.Finished(new PhaseOutcome.Ran(exitCode, read(resultFile), null)));
     }
 
     private Optional<ProcessHandle> liveProcess(StepSpec step) {
@@ -226,6 +225,7 @@ public final class ProcessStepRunner implements StepRunner {
                 env.put(name, value);
             }
         });
+        env.putAll(StepDefaults.from(System.getenv()));
         env.putAll(localEnv);
         for (Map.Entry<String, EnvValue> e : step.env().entrySet()) {
             if (e.getValue() instanceof EnvValue.FromSecret secret) {
@@ -237,6 +237,7 @@ public final class ProcessStepRunner implements StepRunner {
         env.put("WORK_DIR", workDir.toString());
         env.put("RESULT_FILE", file(step, "result.json").toString());
         env.put("STEP_NAME", step.name());
+        env.put("RESULT_MAX_LINES", Integer.toString(RESULT_MAX_LINES));
         return env;
     }
 
@@ -261,7 +262,7 @@ public final class ProcessStepRunner implements StepRunner {
         try {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.writeString(tmp, content, StandardCharsets.UTF_8);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,6 +1,8 @@
 package dev.pgupgrade.runner;
 
+import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.WorkVolumeSpec;
 import dev.pgupgrade.steps.EnvValue;
@@ -66,7 +68,7 @@ public final class StepJobBuilder {
         if (image != null && !image.isBlank()) {
             return image;
         }
-        return upgrade.getSpec().getPlatform() == dev.pgupgrade.api.Platform.APTIBLE ? toolboxRepository + ":" + major : "postgres:" + major;
+        return upgrade.getSpec().getPlatform() == Platform.APTIBLE ? toolboxRepository + ":" + major : "postgres:" + major;
     }
 
     /** Steps that share the dump (or, in a rehearsal, hold one) use the claim; the others get an emptyDir. */
@@ -75,7 +77,7 @@ public final class StepJobBuilder {
     }
 
     public static Job job(PostgresUpgrade upgrade, StepSpec step) {
-        String name = StepResources.jobName(upgrade, step);
+        String name = Names.job(upgrade, step.name());
         Map<String, String> labels = new TreeMap<>(StepResources.labels(upgrade));
         labels.put(StepResources.LABEL_STEP, step.name());
         List<EnvVar> env = new ArrayList<>();
@@ -86,11 +88,13 @@ public final class StepJobBuilder {
         env.add(new EnvVarBuilder().withName("STEP_NAME").withValue(step.name()).build());
         env.add(new EnvVarBuilder().withName("TMPDIR").withValue("/tmp").build());
         env.add(new EnvVarBuilder().withName("HOME").withValue("/tmp").build());
+        // the image's own server binaries, for SchemaCheck's throwaway server
         env.add(new EnvVarBuilder().withName("TARGET_SERVER_BINDIR")
                 .withValue("/usr/lib/postgresql/" + upgrade.getSpec().getTarget().getVersion() + "/bin").build());
+        new TreeMap<>(StepDefaults.from(System.getenv())).forEach((key, value) -> env.add(new EnvVarBuilder().withName(key).withValue(value).build()));
 
         Volume work = usesWorkClaim(step)
-                ? new VolumeBuilder().withName("work").withNewPersistentVolumeClaim().withClaimName(StepResources.workClaim(upgrade)).endPersistentVolumeClaim().build()
+                ? new VolumeBuilder().withName("work").withNewPersistentVolumeClaim().withClaimName(Names.workClaim(upgrade)).endPersistentVolumeClaim().build()
                 : new VolumeBuilder().withName("work").withNewEmptyDir().endEmptyDir().build();
 
         return new JobBuilder()
@@ -137,7 +141,7 @@ public final class StepJobBuilder {
                                 .addNewVolumeMount().withName("run").withMountPath("/var/run/postgresql").endVolumeMount()
                             .endContainer()
                             .addNewVolume().withName("scripts").withNewConfigMap()
-                                .withName(StepResources.scriptsConfigMap(upgrade)).withDefaultMode(0555).endConfigMap().endVolume()
+                                .withName(Names.scriptsConfigMap(upgrade)).withDefaultMode(0555).endConfigMap().endVolume()
                             .addToVolumes(work)
                             .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
                             .addNewVolume().withName("run").withNewEmptyDir().endEmptyDir().endVolume()
@@ -159,7 +163,7 @@ public final class StepJobBuilder {
         }
         return new ConfigMapBuilder()
                 .withNewMetadata()
-                    .withName(StepResources.scriptsConfigMap(upgrade))
+                    .withName(Names.scriptsConfigMap(upgrade))
                     .withNamespace(upgrade.getMetadata().getNamespace())
                     .withLabels(StepResources.labels(upgrade))
                     .withOwnerReferences(owner(upgrade))
@@ -173,7 +177,7 @@ public final class StepJobBuilder {
         String size = volume != null && volume.getSize() != null ? volume.getSize() : WorkVolumeSpec.DEFAULT_SIZE;
         return new PersistentVolumeClaimBuilder()
                 .withNewMetadata()
-                    .withName(StepResources.workClaim(upgrade))
+                    .withName(Names.workClaim(upgrade))
                     .withNamespace(upgrade.getMetadata().getNamespace())
                     .withLabels(StepResources.labels(upgrade))
                     .withOwnerReferences(owner(upgrade))

@@ -1,10 +1,9 @@
 package dev.pgupgrade.runner;
 
 import dev.pgupgrade.api.PostgresUpgrade;
-import dev.pgupgrade.steps.StepSpec;
 import java.util.Map;
 
-/** Names and labels of the Kubernetes objects one upgrade's steps run with. Deterministic, so creation is idempotent. */
+/** Labels, annotations and paths of the Kubernetes objects one upgrade's steps run with (their names: api.Names). */
 public final class StepResources {
     public static final String LABEL_UPGRADE = "pgupgrade.dev/upgrade";
     public static final String LABEL_STEP = "pgupgrade.dev/step";
@@ -14,19 +13,6 @@ public final class StepResources {
     public static final String WORK_DIR = "/work";
 
     private StepResources() {
-    }
-
-    public static String jobName(PostgresUpgrade upgrade, StepSpec step) {
-        return upgrade.getMetadata().getName() + "-" + step.name();
-    }
-
-    public static String scriptsConfigMap(PostgresUpgrade upgrade) {
-        return upgrade.getMetadata().getName() + "-steps";
-    }
-
-    /** The claim shared by Dumping (writes the dump) and Restoring (reads it). */
-    public static String workClaim(PostgresUpgrade upgrade) {
-        return upgrade.getMetadata().getName() + "-work";
     }
 
     public static Map<String, String> labels(PostgresUpgrade upgrade) {

@@ -1,7 +1,8 @@
 package dev.pgupgrade.runner;
 
-import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.PhaseOutcome;
 import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.ProgressReport;
 
 /** Runs steps somewhere (local processes, Kubernetes Jobs). Both methods are safe to call again after a crash. */
 public interface StepRunner {
@@ -16,7 +17,7 @@ public interface StepRunner {
 
     sealed interface StepProgress {
         /** @param report what the step last said about its progress, or null */
-        record Running(dev.pgupgrade.steps.ProgressReport report) implements StepProgress {
+        record Running(ProgressReport report) implements StepProgress {
             public Running() {
                 this(null);
             }

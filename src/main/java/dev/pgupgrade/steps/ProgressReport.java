@@ -3,6 +3,7 @@ package dev.pgupgrade.steps;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Optional;
+import java.io.IOException;
 
 /**
  * What a running step says about its progress, in lines "PGUPGRADE_PROGRESS {json}" of its output
@@ -28,7 +29,7 @@ public record ProgressReport(String unit, long done, long total, boolean estimat
                     if (report.unit() != null && report.done() >= 0 && report.total() >= 0) {
                         return Optional.of(report);
                     }
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     // a line cut by the tail: look further up
                 }
             }

@@ -20,9 +20,12 @@ import dev.pgupgrade.api.StepStatus;
 import dev.pgupgrade.platform.DirectPlatform;
 import dev.pgupgrade.platform.PhaseWork;
 import dev.pgupgrade.steps.EnvValue;
-import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.steps.PhaseOutcome;
+import dev.pgupgrade.testing.StepResults;
 import dev.pgupgrade.steps.StepScripts;
+import dev.pgupgrade.steps.StepKind;
 import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.Steps;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,47 +47,53 @@ class UpgradeEngineTest {
         return Upgrades.direct(targetVersion, GENERATION);
     }
 
-    static ScriptResult result(boolean ok, String message, Integer sourceVersionNum, String sourceVersion,
-                               Integer targetVersionNum, String targetVersion, Integer errorCount, List<String> errorLines,
-                               List<String> roles, List<String> databases, Long bytes, Long durationMillis, Integer dbCount) {
-        return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
-                null, null, errorCount, errorLines, roles, databases, bytes, durationMillis, dbCount, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null);
+    static StepResults result(boolean ok, String message, Integer sourceVersionNum, String sourceVersion,
+                              Integer targetVersionNum, String targetVersion, Integer errorCount, List<String> errorLines,
+                              List<String> roles, List<String> databases, Long bytes, Long durationMillis, Integer dbCount) {
+        return (ok ? StepResults.ok() : StepResults.failed(null)).with("message", message).with("sourceVersionNum", sourceVersionNum)
+                .with("sourceVersion", sourceVersion).with("targetVersionNum", targetVersionNum).with("targetVersion", targetVersion)
+                .with("errorCount", errorCount).with("errorLines", errorLines).with("preexistingRoles", roles)
+                .with("preexistingDatabases", databases).with("bytes", bytes).with("durationMillis", durationMillis).with("databases", dbCount);
     }
 
-    static ScriptResult validated(int sourceNum, String source, int targetNum, String target) {
+    static StepResults validated(int sourceNum, String source, int targetNum, String target) {
         return result(true, null, sourceNum, source, targetNum, target, null, null, null, null, null, null, null);
     }
 
-    static ScriptResult schemaChecked() {
+    static StepResults schemaChecked() {
         return result(true, null, null, null, null, null, 0, List.of(), List.of("postgres"), List.of("postgres"), null, 800L, null);
     }
 
-    static ScriptResult dumped(long bytes, long millis) {
+    static StepResults dumped(long bytes, long millis) {
         return result(true, null, null, null, null, null, null, null, null, null, bytes, millis, null);
     }
 
-    static ScriptResult restored(int errorCount, List<String> lines, List<String> roles, List<String> dbs, long bytes, long millis) {
+    static StepResults restored(int errorCount, List<String> lines, List<String> roles, List<String> dbs, long bytes, long millis) {
         return result(true, null, null, null, null, null, errorCount, lines, roles, dbs, bytes, millis, null);
     }
 
-    static ScriptResult verified(int mismatches) {
-        return new ScriptResult(true, null, null, null, null, null, null, null, null, null, null, null, null, null, null, 1200L, 3, null,
-                "checksums", 9, mismatches, mismatches == 0 ? List.of() : List.of("orders: rows public.orders: source 10, target 9"),
-                List.of("orders: 9 tables (9 with content checksums), 2 sequences, 0 large objects: " + mismatches + " mismatches"),
-                null, null, null, null, null, null, null, null, null, null, null, null);
+    static StepResults verified(int mismatches) {
+        return StepResults.ok().with("durationMillis", 1200).with("databases", 3).with("mode", "checksums").with("tables", 9)
+                .with("mismatchCount", mismatches)
+                .with("mismatches", mismatches == 0 ? List.of() : List.of("orders: rows public.orders: source 10, target 9"))
+                .with("summaries", List.of("orders: 9 tables (9 with content checksums), 2 sequences, 0 large objects: " + mismatches + " mismatches"));
     }
 
-    static ScriptResult analyzed(int databases) {
+    static StepResults analyzed(int databases) {
         return result(true, null, null, null, null, null, null, null, null, null, null, 1200L, databases);
     }
 
-    static ScriptResult failedResult(String message) {
+    static StepResults failedResult(String message) {
         return result(false, message, null, null, null, null, null, null, null, null, null, null, null);
     }
 
-    static PhaseOutcome.Ran ran(ScriptResult r) {
-        return new PhaseOutcome.Ran(0, r, null);
+    static PhaseOutcome.Ran ran(StepResults r) {
+        return r.ran();
+    }
+
+    /** The kind of the step that does the current phase's work, or null when no step does. */
+    private StepKind<?> kind(PostgresUpgrade u) {
+        return u.getStatus().getPhase().isTerminal() || !(engine.work(u) instanceof PhaseWork.RunStep run) ? null : run.step().kind();
     }
 
     static Instant at(double seconds) {
@@ -96,10 +105,10 @@ class UpgradeEngineTest {
         PhaseWork work = engine.work(u);
         if (work instanceof PhaseWork.RunStep run) {
             assertFalse(UpgradeEngine.isStarted(u.getStatus(), run.step()));
-            u.setStatus(engine.stepStarted(u, run.step(), start));
+            u.setStatus(engine.stepStarted(u, run.step(), null, start));
             assertTrue(UpgradeEngine.isStarted(u.getStatus(), run.step()));
         }
-        u.setStatus(engine.phaseEnded(u, outcome, end));
+        u.setStatus(engine.phaseEnded(u, work instanceof PhaseWork.RunStep run ? run.step().kind() : null, outcome, end));
         return work;
     }
 
@@ -222,8 +231,8 @@ class UpgradeEngineTest {
             StepSpec step = assertInstanceOf(PhaseWork.RunStep.class, engine.work(u)).step();
             assertEquals("validating-1", step.name());
             assertEquals(Phase.Validating, step.phase());
-            assertEquals(StepScripts.VALIDATE, step.script());
-            assertEquals(DirectPlatform.DEFAULT_STEP_TIMEOUT, step.timeout());
+            assertEquals("validate.sh", step.script());
+            assertEquals(Steps.DEFAULT_TIMEOUT, step.timeout());
             EnvValue.FromSecret sourceUrl = assertInstanceOf(EnvValue.FromSecret.class, step.env().get("SOURCE_URL"));
             assertEquals("source-db/url", sourceUrl.ref().toString());
             assertEquals("spec.source.urlSecretRef", sourceUrl.field());
@@ -246,9 +255,12 @@ class UpgradeEngineTest {
             StepSpec step = assertInstanceOf(PhaseWork.RunStep.class, engine.work(u)).step();
             assertEquals("restoring-1", step.name());
             assertFalse(step.rerunnable());
-            // the default strategy (parallel) restores with pg_restore; only the target's URL reaches the step
+            // the default strategy (parallel) restores with pg_restore; only the target's URL reaches the step, with
+            // the transfer's knobs, their defaults set here (0 jobs: as many as the step has CPUs)
             assertEquals("restore-parallel.sh", step.script());
-            assertEquals(java.util.Set.of("TARGET_URL", "RESTORE_MAINTENANCE_WORK_MEM"), step.env().keySet());
+            assertEquals(java.util.Set.of("TARGET_URL", "RESTORE_MAINTENANCE_WORK_MEM", "TRANSFER_JOBS"), step.env().keySet());
+            assertEquals(EnvValue.of("0"), step.env().get("TRANSFER_JOBS"));
+            assertEquals(EnvValue.of("256MB"), step.env().get("RESTORE_MAINTENANCE_WORK_MEM"));
         }
 
         @Test
@@ -419,12 +431,12 @@ class UpgradeEngineTest {
         u.setStatus(initial);
         StepSpec step = ((PhaseWork.RunStep) engine.work(u)).step();
 
-        PostgresUpgradeStatus started = engine.stepStarted(u, step, at(1));
+        PostgresUpgradeStatus started = engine.stepStarted(u, step, null, at(1));
         assertNotSame(initial, started);
         assertTrue(initial.getSteps().isEmpty(), "stepStarted must not touch its argument");
         u.setStatus(started);
 
-        PostgresUpgradeStatus ended = engine.phaseEnded(u, ran(validated(130023, "13.23", 170006, "17.6")), at(2));
+        PostgresUpgradeStatus ended = engine.phaseEnded(u, kind(u), ran(validated(130023, "13.23", 170006, "17.6")), at(2));
         assertNotSame(started, ended);
         assertEquals(Phase.Validating, started.getPhase());
         assertEquals(StepState.Running, started.getSteps().get(0).getState());
@@ -443,7 +455,7 @@ class UpgradeEngineTest {
         StepSpec step = ((PhaseWork.RunStep) engine.work(u)).step();
         assertFalse(UpgradeEngine.isStarted(u.getStatus(), step));
 
-        PostgresUpgradeStatus s = engine.stepStarted(u, step, at(1.5));
+        PostgresUpgradeStatus s = engine.stepStarted(u, step, null, at(1.5));
         assertTrue(UpgradeEngine.isStarted(s, step));
         StepStatus record = step(s, "validating-1");
         assertEquals(StepState.Running, record.getState());
@@ -455,11 +467,11 @@ class UpgradeEngineTest {
 
         // a second stepStarted (a restarted driver) updates the same record instead of adding one
         u.setStatus(s);
-        PostgresUpgradeStatus again = engine.stepStarted(u, step, at(9));
+        PostgresUpgradeStatus again = engine.stepStarted(u, step, null, at(9));
         assertEquals(1, again.getSteps().size());
         assertEquals("2025-03-01T10:00:09.250Z", again.getSteps().get(0).getStartedAt());
 
-        u.setStatus(engine.phaseEnded(u, ran(validated(130023, "13.23", 170006, "17.6")), at(3)));
+        u.setStatus(engine.phaseEnded(u, kind(u), ran(validated(130023, "13.23", 170006, "17.6")), at(3)));
         assertFalse(UpgradeEngine.isStarted(u.getStatus(), step), "a finished step is no longer running");
     }
 
@@ -570,7 +582,7 @@ class UpgradeEngineTest {
         void refusedPhaseFails() {
             PostgresUpgrade u = upgrade("17");
             u.setStatus(engine.initialize(u, T0));
-            u.setStatus(engine.phaseEnded(u, new PhaseOutcome.Refused("spec.source.urlSecretRef: Secret key source-db/url not found"), at(1)));
+            u.setStatus(engine.phaseEnded(u, kind(u), new PhaseOutcome.Refused("spec.source.urlSecretRef: Secret key source-db/url not found"), at(1)));
 
             PostgresUpgradeStatus s = u.getStatus();
             assertFailedIn(s, Phase.Validating);
@@ -585,7 +597,7 @@ class UpgradeEngineTest {
         void failureAfterServicesWereScaledDownRollsBack() {
             // ScalingDown as the operator would record it: it ran and succeeded.
             PostgresUpgrade u = startedAndAt(Phase.ScalingDown, upgrade("17"));
-            u.setStatus(engine.phaseEnded(u, ran(result(true, "scaled 2 services to zero", null, null, null, null, null,
+            u.setStatus(engine.phaseEnded(u, kind(u), ran(result(true, "scaled 2 services to zero", null, null, null, null, null,
                     null, null, null, null, null, null)), at(20)));
             assertEquals(Phase.Dumping, u.getStatus().getPhase());
             assertEquals(StepState.Succeeded, step(u.getStatus(), "scaling-down-1").getState());
@@ -600,7 +612,7 @@ class UpgradeEngineTest {
             assertEquals("True", condition(s, Conditions.PROGRESSING).getStatus());
             assertEquals("RollingBack", condition(s, Conditions.PROGRESSING).getReason());
 
-            u.setStatus(engine.phaseEnded(u, ran(result(true, null, null, null, null, null, null, null, null, null, null, null, null)), at(30)));
+            u.setStatus(engine.phaseEnded(u, kind(u), ran(result(true, null, null, null, null, null, null, null, null, null, null, null, null)), at(30)));
             s = u.getStatus();
             assertEquals(Phase.RolledBack, s.getPhase());
             assertEquals(Phase.Dumping, s.getFailedPhase(), "the failed phase survives the rollback");
@@ -614,9 +626,9 @@ class UpgradeEngineTest {
         @Test
         void rolledBackMessageSaysWhatFailed() {
             PostgresUpgrade u = startedAndAt(Phase.ScalingDown, upgrade("17"));
-            u.setStatus(engine.phaseEnded(u, ran(result(true, null, null, null, null, null, null, null, null, null, null, null, null)), at(20)));
+            u.setStatus(engine.phaseEnded(u, kind(u), ran(result(true, null, null, null, null, null, null, null, null, null, null, null, null)), at(20)));
             drive(u, ran(failedResult("pg_dumpall failed")), at(21), at(22));
-            u.setStatus(engine.phaseEnded(u, ran(result(true, null, null, null, null, null, null, null, null, null, null, null, null)), at(30)));
+            u.setStatus(engine.phaseEnded(u, kind(u), ran(result(true, null, null, null, null, null, null, null, null, null, null, null, null)), at(30)));
 
             assertEquals(Phase.RolledBack, u.getStatus().getPhase());
             assertTrue(u.getStatus().getMessage().contains("pg_dumpall failed"), u.getStatus().getMessage());
@@ -633,7 +645,7 @@ class UpgradeEngineTest {
             u.setStatus(engine.initialize(u, T0));
             u.getStatus().setPhase(Phase.Restoring);
             PhaseWork.RunStep restore = (PhaseWork.RunStep) engine.work(u);
-            u.setStatus(engine.stepStarted(u, restore.step(), at(0)));
+            u.setStatus(engine.stepStarted(u, restore.step(), null, at(0)));
 
             PostgresUpgradeStatus s = engine.progressed(u, new dev.pgupgrade.steps.ProgressReport("bytes", 256L * MIB, 1024L * MIB, false), at(10));
 
@@ -657,7 +669,7 @@ class UpgradeEngineTest {
             PostgresUpgrade u = upgrade("17");
             u.setStatus(engine.initialize(u, T0));
             u.setStatus(engine.progressed(u, new dev.pgupgrade.steps.ProgressReport("bytes", 1, 10, false), at(1)));
-            u.setStatus(engine.phaseEnded(u, ran(validated(130023, "13.23", 170006, "17.6")), at(2)));
+            u.setStatus(engine.phaseEnded(u, kind(u), ran(validated(130023, "13.23", 170006, "17.6")), at(2)));
             assertEquals(null, u.getStatus().getProgress());
         }
     }

@@ -117,7 +117,7 @@ class DirectUpgradeResumeTest {
             upgrade.setStatus(engine.initialize(upgrade, java.time.Instant.now()));
             upgrade.getStatus().setPhase(Phase.Restoring);
             var work = (dev.pgupgrade.platform.PhaseWork.RunStep) engine.work(upgrade);
-            upgrade.setStatus(engine.stepStarted(upgrade, work.step(), java.time.Instant.now()));
+            upgrade.setStatus(engine.stepStarted(upgrade, work.step(), null, java.time.Instant.now()));
             StateFile.besideManifest(ws.manifest()).save(upgrade);
             Path steps = StateFile.workDirBeside(ws.manifest()).resolve("steps");
             Files.createDirectories(steps);

@@ -16,6 +16,7 @@ import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.LogCapture;
 import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.Operators;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Project;
 import dev.pgupgrade.testing.Upgrades;
@@ -129,7 +130,7 @@ class AptibleEndToEndTest {
         ClusterSnapshot sourceBefore = ClusterSnapshot.of(source::connect);
         tokenSecret();
 
-        Operator operator = OperatorFailureTest.startOperator(client);
+        Operator operator = Operators.start(client);
         try (LogCapture log = new LogCapture()) {
             PostgresUpgrade upgrade = upgrade();
             RehearsalSpec rehearsal = new RehearsalSpec();
@@ -159,14 +160,13 @@ class AptibleEndToEndTest {
             assertFalse(aptible.database("shop-upgrade-rh1-dst").isPresent());
             String targetPassword = aptible.database("shop-db-16").orElseThrow().password();
 
-            client.resources(PostgresUpgrade.class).inNamespace(NS).withName(NAME)
-                    .edit(u -> {
+            MockCluster.edit(client, NS, NAME, u -> {
                         Map<String, String> annotations = new HashMap<>(u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
                         annotations.put(ApprovalSpec.ANNOTATION, "1");  // the attempt it approves
                         u.getMetadata().setAnnotations(annotations);
                         return u;
                     });
-            PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, NAME, 300);
+            PostgresUpgrade done = Operators.awaitEnd(cluster, NAME, 300);
 
             assertEquals(Phase.Succeeded, done.getStatus().getPhase(), () -> yaml(done.getStatus()));
             assertEquals(List.of(Phase.Validating, Phase.SchemaCheck, Phase.Rehearsal, Phase.ProvisioningTarget, Phase.AwaitingApproval,
@@ -255,10 +255,10 @@ class AptibleEndToEndTest {
     }
 
     private PostgresUpgrade runToEnd(PostgresUpgrade upgrade) throws Exception {
-        Operator operator = OperatorFailureTest.startOperator(client);
+        Operator operator = Operators.start(client);
         try {
             client.resource(upgrade).create();
-            return OperatorFailureTest.awaitEnd(cluster, NAME, 180);
+            return Operators.awaitEnd(cluster, NAME, 180);
         } finally {
             operator.stop();
         }
@@ -338,7 +338,7 @@ class AptibleEndToEndTest {
 
     @Test
     void aMissingTokenIsAClearConditionAndTouchesNothing() throws Exception {
-        Operator operator = OperatorFailureTest.startOperator(client);
+        Operator operator = Operators.start(client);
         try {
             client.resource(lean()).create();
             PostgresUpgrade waiting = cluster.await(NS, NAME, u -> u.getStatus() != null && u.getStatus().getMessage() != null

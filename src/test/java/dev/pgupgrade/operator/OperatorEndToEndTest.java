@@ -14,6 +14,7 @@ import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.Operators;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Project;
 import dev.pgupgrade.testing.Upgrades;
@@ -41,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * 13 and 17 servers: the whole runbook, apps included, through the Kubernetes API.
  */
 class OperatorEndToEndTest {
-    static final String NS = "shop";
+    static final String NS = Operators.NS;
 
     @TempDir
     Path tmp;
@@ -60,7 +61,7 @@ class OperatorEndToEndTest {
             deployment(client, "shop-worker", 2);
             ClusterSnapshot sourceBefore = ClusterSnapshot.of(source);
 
-            Operator operator = OperatorFailureTest.startOperator(client);
+            Operator operator = Operators.start(client);
             try {
                 PostgresUpgrade upgrade = Upgrades.direct("17", null);
                 upgrade.getMetadata().setName("shop-upgrade");
@@ -68,7 +69,7 @@ class OperatorEndToEndTest {
                 upgrade.getSpec().setServices(List.of(service("shop-api"), service("shop-worker")));
                 client.resource(upgrade).create();
 
-                PostgresUpgrade done = OperatorFailureTest.awaitEnd(cluster, "shop-upgrade", 240);
+                PostgresUpgrade done = Operators.awaitEnd(cluster, "shop-upgrade", 240);
 
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), () -> client.getKubernetesSerialization().asYaml(done.getStatus()));
                 assertEquals("13.23", done.getStatus().getSourceVersion());

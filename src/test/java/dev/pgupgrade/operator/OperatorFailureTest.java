@@ -17,6 +17,7 @@ import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.platform.DirectPlatform;
 import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.Operators;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Upgrades;
 import io.fabric8.kubernetes.api.model.Event;
@@ -49,17 +50,6 @@ class OperatorFailureTest {
         return upgrade;
     }
 
-    /** The real Operator for namespace NS, without server-side apply (the mock API server has none). */
-    static Operator startOperator(KubernetesClient client) {
-        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
-    }
-
-    /** Waits until the upgrade reached Succeeded, Failed or RolledBack. */
-    static PostgresUpgrade awaitEnd(MockCluster cluster, String name, long seconds) throws InterruptedException {
-        return cluster.await(NS, name, u -> u.getStatus() != null && u.getStatus().getPhase() != null
-                && u.getStatus().getPhase().isTerminal(), seconds);
-    }
-
     private static void smallDataset(PostgresServer source) throws Exception {
         source.execute("postgres", "create table accounts (id int primary key, owner text)",
                 "insert into accounts select g, 'owner ' || g from generate_series(1, 500) g");
@@ -88,10 +78,10 @@ class OperatorFailureTest {
             });
             KubernetesClient client = cluster.client();
             wire(client, source, target);
-            Operator operator = startOperator(client);
+            Operator operator = Operators.start(client);
             try {
                 client.resource(upgrade("doomed", "17", true)).create();
-                PostgresUpgrade done = awaitEnd(cluster, "doomed", 180);
+                PostgresUpgrade done = Operators.awaitEnd(cluster, "doomed", 180);
 
                 PostgresUpgradeStatus status = done.getStatus();
                 assertEquals(Phase.RolledBack, status.getPhase(), status::getMessage);
@@ -125,10 +115,10 @@ class OperatorFailureTest {
             });
             KubernetesClient client = cluster.client();
             wire(client, source, target);
-            Operator operator = startOperator(client);
+            Operator operator = Operators.start(client);
             try {
                 client.resource(upgrade("lossy", "17", true)).create();
-                PostgresUpgrade done = awaitEnd(cluster, "lossy", 180);
+                PostgresUpgrade done = Operators.awaitEnd(cluster, "lossy", 180);
 
                 assertEquals(Phase.RolledBack, done.getStatus().getPhase(), done.getStatus().getMessage());
                 assertEquals(Phase.Verifying, done.getStatus().getFailedPhase());
@@ -151,12 +141,12 @@ class OperatorFailureTest {
             smallDataset(source);
             KubernetesClient client = cluster.client();
             wire(client, source, target);
-            Operator first = startOperator(client);
+            Operator first = Operators.start(client);
             client.resource(upgrade("restarted", "17", true)).create();
             cluster.await(NS, "restarted", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.Dumping, 120);
             first.stop();  // the operator goes away mid-upgrade; the cluster (and the Dumping Job) go on
 
-            Operator second = startOperator(client);
+            Operator second = Operators.start(client);
             try {
                 PostgresUpgrade done = cluster.await(NS, "restarted", u -> u.getStatus().getPhase().isTerminal(), 180);
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
@@ -193,7 +183,7 @@ class OperatorFailureTest {
                 return d;
             });
 
-            Operator operator = startOperator(client);
+            Operator operator = Operators.start(client);
             try {
                 PostgresUpgrade done = cluster.await(NS, "crashed", u -> u.getStatus().getPhase().isTerminal(), 180);
                 assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
@@ -209,7 +199,7 @@ class OperatorFailureTest {
     void invalidSpecFailsBeforeAnythingIsTouchedAndACorrectionRetries() throws Exception {
         try (MockCluster cluster = new MockCluster().namespace(NS)) {
             KubernetesClient client = cluster.client();
-            Operator operator = startOperator(client);
+            Operator operator = Operators.start(client);
             try {
                 // The mock API server does not enforce the CRD schema; the reconciler checks again.
                 client.resource(upgrade("bad-version", "16.2", false)).create();
@@ -220,7 +210,7 @@ class OperatorFailureTest {
                 assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream().anyMatch(e -> "Failed".equals(e.getReason())));
 
                 // A corrected spec (new generation) is a retry; here it then waits for its Secrets.
-                client.resources(PostgresUpgrade.class).inNamespace(NS).withName("bad-version").edit(u -> {
+                cluster.edit(NS, "bad-version", u -> {
                     u.getSpec().getTarget().setVersion("17");
                     u.getMetadata().setGeneration(u.getMetadata().getGeneration() == null ? 2L : u.getMetadata().getGeneration() + 1);
                     return u;
@@ -243,7 +233,7 @@ class OperatorFailureTest {
             KubernetesClient client = cluster.client();
             secret(client, "source-db", "url", "mysql://root:hunter2@db:3306/app");
             secret(client, "target-db", "url", "postgresql://postgres:x@127.0.0.1:1/postgres");
-            Operator operator = startOperator(client);
+            Operator operator = Operators.start(client);
             try {
                 client.resource(upgrade("bad-url", "17", false)).create();
                 PostgresUpgrade failed = cluster.await(NS, "bad-url", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.Failed, 30);
@@ -261,7 +251,7 @@ class OperatorFailureTest {
     @Test
     void healthEndpointsAnswer() throws Exception {
         try (MockCluster cluster = new MockCluster().namespace(NS)) {
-            Operator operator = startOperator(cluster.client());
+            Operator operator = Operators.start(cluster.client());
             try (HealthServer health = new HealthServer(0, operator).start()) {
                 HttpClient http = HttpClient.newHttpClient();
                 for (String path : List.of("/healthz", "/readyz")) {

@@ -11,6 +11,8 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.testing.Upgrades;
+import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.Operators;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Path;
@@ -99,10 +101,10 @@ class OperatorGuardsTest {
                 assertTrue(waiting.getStatus().getSteps().isEmpty(), "no step of the second was started");
                 release.countDown();
 
-                PostgresUpgrade first = OperatorFailureTest.awaitEnd(rig.cluster, "first", 120);
+                PostgresUpgrade first = Operators.awaitEnd(rig.cluster, "first", 120);
                 assertEquals(Phase.Succeeded, first.getStatus().getPhase(), first.getStatus()::getMessage);
                 // then the second goes: its target now holds the first's restore, so it stops in Validating
-                PostgresUpgrade after = OperatorFailureTest.awaitEnd(rig.cluster, "second", 120);
+                PostgresUpgrade after = Operators.awaitEnd(rig.cluster, "second", 120);
                 assertEquals(Phase.Failed, after.getStatus().getPhase());
                 assertEquals(Phase.Validating, after.getStatus().getFailedPhase());
                 assertTrue(after.getStatus().getMessage().contains("the target already holds objects of its own"), after.getStatus().getMessage());
@@ -118,7 +120,7 @@ class OperatorGuardsTest {
             CountDownLatch changed = new CountDownLatch(1);
             // The mock API server enforces no CEL rule, like an API server without CRD validation rules.
             rig.kubelet.beforeStep("restoring-1", () -> {
-                rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("frozen").edit(u -> {
+                rig.cluster.edit(NS, "frozen", u -> {
                     u.getSpec().setServices(List.of());  // would leave shop-api at zero if it were applied
                     return u;
                 });
@@ -132,7 +134,7 @@ class OperatorGuardsTest {
             rig.start();
             rig.client.resource(lean("frozen")).create();
             await(changed);
-            PostgresUpgrade done = OperatorFailureTest.awaitEnd(rig.cluster, "frozen", 120);
+            PostgresUpgrade done = Operators.awaitEnd(rig.cluster, "frozen", 120);
             assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
             var refused = Conditions.find(done.getStatus().getConditions(), Conditions.SPEC_CHANGE_REFUSED);
             assertNotNull(refused, "the refusal is a condition");
@@ -155,7 +157,7 @@ class OperatorGuardsTest {
             rig.cluster.await(NS, "gated", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
             annotate(rig.client, "gated", "1");
             // ...but before the operator acts on it, someone edits the spec: what was validated is gone
-            rig.client.resources(PostgresUpgrade.class).inNamespace(NS).withName("gated").edit(u -> {
+            rig.cluster.edit(NS, "gated", u -> {
                 u.getSpec().setStepTimeoutSeconds(3600L);
                 return u;
             });
@@ -168,13 +170,13 @@ class OperatorGuardsTest {
                     .getStatus().getPhase(), "attempt 1's approval does not open attempt 2's downtime");
             assertEquals(3, rig.replicas());
             annotate(rig.client, "gated", "2");
-            PostgresUpgrade done = OperatorFailureTest.awaitEnd(rig.cluster, "gated", 120);
+            PostgresUpgrade done = Operators.awaitEnd(rig.cluster, "gated", 120);
             assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
         }
     }
 
     private static void annotate(KubernetesClient client, String name, String value) {
-        client.resources(PostgresUpgrade.class).inNamespace(NS).withName(name).edit(u -> {
+        MockCluster.edit(client, NS, name, u -> {
             java.util.Map<String, String> annotations = new java.util.HashMap<>(u.getMetadata().getAnnotations() == null
                     ? java.util.Map.of() : u.getMetadata().getAnnotations());
             annotations.put(dev.pgupgrade.api.ApprovalSpec.ANNOTATION, value);

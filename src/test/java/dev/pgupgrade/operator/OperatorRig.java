@@ -9,6 +9,7 @@ import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.runner.StepResources;
 import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.MockCluster;
+import dev.pgupgrade.testing.Operators;
 import dev.pgupgrade.testing.PostgresServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
@@ -45,14 +46,14 @@ final class OperatorRig implements AutoCloseable {
     /** Starts the kubelet, then the operator. */
     void start() {
         kubelet.start();
-        operator = OperatorFailureTest.startOperator(client);
+        operator = Operators.start(client);
     }
 
     /** Starts everything, creates the upgrade and waits up to SECONDS for its end. */
     PostgresUpgrade run(PostgresUpgrade upgrade, long seconds) throws Exception {
         start();
         client.resource(upgrade).create();
-        return OperatorFailureTest.awaitEnd(cluster, upgrade.getMetadata().getName(), seconds);
+        return Operators.awaitEnd(cluster, upgrade.getMetadata().getName(), seconds);
     }
 
     /** Jobs per step label: a duplicate Job for a step shows as a count above 1. */

@@ -13,11 +13,16 @@ import dev.pgupgrade.api.RehearsalSpec;
 import dev.pgupgrade.api.ServiceStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.engine.PhaseMachine;
-import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.PhaseOutcome;
 import dev.pgupgrade.engine.SpecValidator;
 import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.steps.EnvValue;
-import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.steps.aptible.AptibleValidate;
+import dev.pgupgrade.steps.aptible.Rehearsal;
+import dev.pgupgrade.steps.aptible.Rollback;
+import dev.pgupgrade.steps.database.Analyze;
+import dev.pgupgrade.steps.database.Dump;
+import dev.pgupgrade.testing.StepResults;
 import dev.pgupgrade.steps.StepScripts;
 import dev.pgupgrade.steps.StepSpec;
 import dev.pgupgrade.testing.Upgrades;
@@ -52,8 +57,8 @@ class AptiblePlatformTest {
         return value instanceof EnvValue.Literal literal ? literal.value() : null;
     }
 
-    private static ScriptResult json(String json) throws Exception {
-        return ScriptResult.parse(json);
+    private static String json(String json) {
+        return json;
     }
 
     @Test
@@ -88,8 +93,8 @@ class AptiblePlatformTest {
     @Test
     void databaseWorkRunsTheDirectScriptsBehindTunnels() {
         StepSpec dump = step(at(Phase.Dumping));
-        assertEquals(StepScripts.APTIBLE_TUNNELS, dump.script());
-        assertEquals(StepScripts.DUMP_PARALLEL, env(dump, "INNER_SCRIPT"));
+        assertEquals("aptible-tunnels.sh", dump.script());
+        assertEquals(Dump.PARALLEL.script(), env(dump, "INNER_SCRIPT"));
         assertEquals("source", env(dump, "TUNNELS"));
         assertEquals("aptible", env(dump, "TARGET_USER"), "the runbook's filter keeps the target's aptible password");
         assertInstanceOf(EnvValue.FromSecret.class, dump.env().get("APTIBLE_ACCESS_TOKEN"));
@@ -98,13 +103,13 @@ class AptiblePlatformTest {
         assertEquals("target", env(restore, "TUNNELS"));
         assertFalse(restore.rerunnable(), "a restore is never started twice by itself");
         assertEquals("source target", env(step(at(Phase.Verifying)), "TUNNELS"));
-        assertEquals(StepScripts.ANALYZE, env(step(at(Phase.Analyzing)), "INNER_SCRIPT"));
+        assertEquals(Analyze.KIND.script(), env(step(at(Phase.Analyzing)), "INNER_SCRIPT"));
     }
 
     @Test
     void everyValueReachesTheScriptsAsEnvironmentNeverAsScriptText() {
         StepSpec validate = step(at(Phase.Validating));
-        assertEquals(StepScripts.APTIBLE_VALIDATE, validate.script());
+        assertEquals(AptibleValidate.KIND.script(), validate.script());
         assertEquals("shop-db", env(validate, "SOURCE_HANDLE"));
         assertEquals("shop-prod", env(validate, "TARGET_ENVIRONMENT"), "the target defaults to the source's environment");
         assertEquals("shop-web shop-prod DATABASE_URL", env(validate, "APPS"));
@@ -117,8 +122,8 @@ class AptiblePlatformTest {
         StepSpec inventory = step(upgrade);
         assertFalse(inventory.endsPhase());
         assertEquals("inventory", env(inventory, "SERVICES_ACTION"));
-        upgrade.setStatus(engine.stepStarted(upgrade, inventory, NOW));
-        ScriptResult seen = json("{\"ok\":true,\"services\":[{\"app\":\"shop-web\",\"service\":\"web\",\"containerCount\":3},"
+        upgrade.setStatus(engine.stepStarted(upgrade, inventory, null, NOW));
+        String seen = json("{\"ok\":true,\"services\":[{\"app\":\"shop-web\",\"service\":\"web\",\"containerCount\":3},"
                 + "{\"app\":\"shop-web\",\"service\":\"worker\",\"containerCount\":0}]}");
         upgrade.setStatus(engine.stepEnded(upgrade, inventory, new PhaseOutcome.Ran(0, seen, null), NOW));
 
@@ -134,7 +139,7 @@ class AptiblePlatformTest {
         assertEquals("shop-web web 3\nshop-web worker 0", env(scale, "SERVICE_COUNTS"));
 
         // an inventory read again after the scale-down (zeros) never replaces what was recorded
-        ScriptResult zeros = json("{\"ok\":true,\"services\":[{\"app\":\"shop-web\",\"service\":\"web\",\"containerCount\":0}]}");
+        String zeros = json("{\"ok\":true,\"services\":[{\"app\":\"shop-web\",\"service\":\"web\",\"containerCount\":0}]}");
         upgrade.setStatus(engine.stepEnded(upgrade, inventory, new PhaseOutcome.Ran(0, zeros, null), NOW));
         assertEquals(3, upgrade.getStatus().getServices().get(0).getReplicas());
     }
@@ -143,11 +148,9 @@ class AptiblePlatformTest {
     void aFailedInventoryFailsThePhaseAndNothingWasScaled() {
         PostgresUpgrade upgrade = at(Phase.ScalingDown);
         StepSpec inventory = step(upgrade);
-        upgrade.setStatus(engine.stepStarted(upgrade, inventory, NOW));
+        upgrade.setStatus(engine.stepStarted(upgrade, inventory, null, NOW));
         PostgresUpgradeStatus after = engine.stepEnded(upgrade, inventory,
-                new PhaseOutcome.Ran(1, new ScriptResult(false, "aptible apps failed: Unauthorized", null, null, null, null, null, null, null,
-                        null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                        null, null, null, null, null, null, null), null), NOW);
+                new PhaseOutcome.Ran(1, StepResults.failed("aptible apps failed: Unauthorized").json(), null), NOW);
         assertEquals(Phase.RollingBack, after.getPhase(), "ScalingDown ran: the rollback restores whatever was recorded (nothing)");
         assertTrue(after.getMessage().contains("Unauthorized"), after.getMessage());
     }
@@ -155,16 +158,16 @@ class AptiblePlatformTest {
     @Test
     void validatingRecordsWhetherTheTargetIsOursBeforeProvisioningCreatesIt() throws Exception {
         PostgresUpgrade upgrade = at(Phase.Validating);
-        ScriptResult fresh = json("{\"ok\":true,\"sourceVersionNum\":120022,\"sourceVersion\":\"12.22\",\"targetExists\":false}");
-        PostgresUpgradeStatus status = engine.phaseEnded(upgrade, new PhaseOutcome.Ran(0, fresh, null), NOW);
+        String fresh = json("{\"ok\":true,\"sourceVersionNum\":120022,\"sourceVersion\":\"12.22\",\"targetExists\":false}");
+        PostgresUpgradeStatus status = engine.phaseEnded(upgrade, AptibleValidate.KIND, new PhaseOutcome.Ran(0, fresh, null), NOW);
         assertEquals(Phase.SchemaCheck, status.getPhase(), status.getMessage());
         assertTrue(status.getTarget().getCreatedByUpgrade());
         assertEquals("shop-db-16", status.getTarget().getHandle());
 
         PostgresUpgrade adopted = at(Phase.Validating);
-        ScriptResult existing = json("{\"ok\":true,\"sourceVersionNum\":120022,\"sourceVersion\":\"12.22\",\"targetExists\":true,"
+        String existing = json("{\"ok\":true,\"sourceVersionNum\":120022,\"sourceVersion\":\"12.22\",\"targetExists\":true,"
                 + "\"targetVersionNum\":160010,\"targetVersion\":\"16.10\"}");
-        assertFalse(engine.phaseEnded(adopted, new PhaseOutcome.Ran(0, existing, null), NOW).getTarget().getCreatedByUpgrade());
+        assertFalse(engine.phaseEnded(adopted, AptibleValidate.KIND, new PhaseOutcome.Ran(0, existing, null), NOW).getTarget().getCreatedByUpgrade());
 
         // created by attempt 1, deprovisioned by its rollback, then re-created by hand: not ours in attempt 2
         PostgresUpgrade retry = at(Phase.Validating);
@@ -173,10 +176,10 @@ class AptiblePlatformTest {
         before.setCreatedByUpgrade(true);
         before.setDeprovisioned(true);
         retry.getStatus().setTarget(before);
-        assertFalse(engine.phaseEnded(retry, new PhaseOutcome.Ran(0, existing, null), NOW).getTarget().getCreatedByUpgrade());
+        assertFalse(engine.phaseEnded(retry, AptibleValidate.KIND, new PhaseOutcome.Ran(0, existing, null), NOW).getTarget().getCreatedByUpgrade());
 
-        ScriptResult older = json("{\"ok\":true,\"sourceVersionNum\":170002,\"sourceVersion\":\"17.2\",\"targetExists\":false}");
-        PostgresUpgradeStatus refused = engine.phaseEnded(at(Phase.Validating), new PhaseOutcome.Ran(0, older, null), NOW);
+        String older = json("{\"ok\":true,\"sourceVersionNum\":170002,\"sourceVersion\":\"17.2\",\"targetExists\":false}");
+        PostgresUpgradeStatus refused = engine.phaseEnded(at(Phase.Validating), AptibleValidate.KIND, new PhaseOutcome.Ran(0, older, null), NOW);
         assertEquals(Phase.Failed, refused.getPhase());
         assertTrue(refused.getMessage().contains("older than the source"), refused.getMessage());
     }
@@ -185,7 +188,7 @@ class AptiblePlatformTest {
     void theRollbackUndoesOnlyWhatThisAttemptDid() {
         PostgresUpgrade upgrade = at(Phase.RollingBack);
         StepSpec early = step(upgrade);
-        assertEquals(StepScripts.APTIBLE_ROLLBACK, early.script());
+        assertEquals(Rollback.KIND.script(), early.script());
         assertEquals("0", env(early, "RESTORE_CONFIG"), "Repointing never started: the config is untouched");
         assertEquals("0", env(early, "DEPROVISION_TARGET"), "no record that this upgrade created the target");
 
@@ -220,11 +223,11 @@ class AptiblePlatformTest {
         StepSpec rehearsal = step(upgrade);
         assertEquals("shop-db-rh1-src", env(rehearsal, "REHEARSAL_SOURCE_HANDLE"));
         assertEquals("shop-db-rh1-dst", env(rehearsal, "REHEARSAL_TARGET_HANDLE"));
-        ScriptResult timed = json("{\"ok\":true,\"backupId\":\"42\",\"dumpMillis\":1500,\"restoreMillis\":4500,\"bytes\":2048,"
+        String timed = json("{\"ok\":true,\"backupId\":\"42\",\"dumpMillis\":1500,\"restoreMillis\":4500,\"bytes\":2048,"
                 + "\"errorCount\":3,\"errorLines\":[\"line 1: ERROR:  role \\\"aptible\\\" already exists\","
                 + "\"line 2: ERROR:  role \\\"postgres\\\" already exists\",\"line 9: ERROR:  database \\\"db\\\" already exists\"],"
                 + "\"preexistingRoles\":[\"aptible\",\"postgres\"],\"preexistingDatabases\":[\"db\",\"postgres\"]}");
-        PostgresUpgradeStatus status = engine.phaseEnded(upgrade, new PhaseOutcome.Ran(0, timed, null), NOW);
+        PostgresUpgradeStatus status = engine.phaseEnded(upgrade, Rehearsal.KIND, new PhaseOutcome.Ran(0, timed, null), NOW);
         assertEquals(Phase.ProvisioningTarget, status.getPhase(), status.getMessage());
         assertEquals(6.0, status.getEstimate().getDowntimeSeconds());
         assertEquals("42", status.getEstimate().getBackupId());

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.steps.ProgressReport;
+import dev.pgupgrade.steps.Results;
+import dev.pgupgrade.steps.SimpleStep;
 import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.database.Dump;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -27,7 +30,7 @@ class ProcessStepRunnerTest {
     }
 
     private static StepSpec step(Duration timeout) {
-        return new StepSpec("restoring-1", Phase.Restoring, "step.sh", Map.of(), timeout, false);
+        return new StepSpec("restoring-1", Phase.Restoring, new SimpleStep("step.sh"), Map.of(), timeout, false, true);
     }
 
     @Test
@@ -77,6 +80,6 @@ class ProcessStepRunnerTest {
         }
         var finished = assertInstanceOf(StepRunner.StepProgress.Finished.class, progress);
         assertEquals(0, finished.outcome().exitCode());
-        assertEquals(7L, finished.outcome().result().bytes());
+        assertEquals(7L, Results.parse(finished.outcome().result(), Dump.Result.class).bytes());
     }
 }

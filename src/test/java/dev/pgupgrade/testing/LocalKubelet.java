@@ -2,13 +2,14 @@ package dev.pgupgrade.testing;
 
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.SecretKeyRef;
-import dev.pgupgrade.engine.PhaseOutcome;
+import dev.pgupgrade.steps.PhaseOutcome;
 import dev.pgupgrade.runner.ProcessStepRunner;
 import dev.pgupgrade.runner.SecretResolver;
 import dev.pgupgrade.runner.SecretUnavailableException;
 import dev.pgupgrade.runner.StepResources;
 import dev.pgupgrade.runner.StepRunner.StepProgress;
 import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.SimpleStep;
 import dev.pgupgrade.steps.StepSpec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -298,7 +299,8 @@ public final class LocalKubelet implements AutoCloseable {
             if (var.getValueFrom() != null && var.getValueFrom().getSecretKeyRef() != null) {
                 var ref = var.getValueFrom().getSecretKeyRef();
                 env.put(var.getName(), EnvValue.secret(new SecretKeyRef(ref.getName(), ref.getKey()), "env " + var.getName()));
-            } else if (!Set.of("WORK_DIR", "RESULT_FILE").contains(var.getName())) {
+            } else if (!Set.of("WORK_DIR", "RESULT_FILE").contains(var.getName()) && !environment.containsKey(var.getName())) {
+                // (this node's environment, e.g. a test's faster Aptible retries, wins over the settings the operator put in the Job)
                 env.put(var.getName(), EnvValue.of(var.getValue()));
             }
         }
@@ -310,8 +312,8 @@ public final class LocalKubelet implements AutoCloseable {
         env.put("HOME", EnvValue.of(System.getProperty("java.io.tmpdir")));
         String stepName = job.getMetadata().getLabels().get(StepResources.LABEL_STEP);
         Phase phase = java.util.Arrays.stream(Phase.values()).filter(p -> stepName.startsWith(p.stepName() + "-")).findFirst().orElseThrow();
-        return new StepSpec(job.getMetadata().getName(), phase, script, env,
-                Duration.ofSeconds(job.getSpec().getActiveDeadlineSeconds()), true);
+        return new StepSpec(job.getMetadata().getName(), phase, new SimpleStep(script), env,
+                Duration.ofSeconds(job.getSpec().getActiveDeadlineSeconds()), true, true);
     }
 
     private Path workDirOf(Job job) throws IOException {

@@ -81,6 +81,27 @@ public final class MockCluster implements AutoCloseable {
         return dispatcher.add(new Fault(which, times, code, true));
     }
 
+    /**
+     * Edits a PostgresUpgrade as a user would, read-modify-write, again when the write meets a 409: the
+     * operator writes status all the time, and each write moves the resource version.
+     */
+    public PostgresUpgrade edit(String namespace, String name, java.util.function.UnaryOperator<PostgresUpgrade> change) {
+        return edit(client, namespace, name, change);
+    }
+
+    /** The same through any client. */
+    public static PostgresUpgrade edit(KubernetesClient client, String namespace, String name, java.util.function.UnaryOperator<PostgresUpgrade> change) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return client.resources(PostgresUpgrade.class).inNamespace(namespace).withName(name).edit(change);
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 20) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     /** Requests by method whose path contains {@code pathPart} and whose body contains every one of {@code bodyParts}. */
     public static Predicate<RecordedRequest> request(Set<String> methods, String pathPart, String... bodyParts) {
         return r -> methods.contains(r.getMethod()) && r.getPath() != null && r.getPath().contains(pathPart)

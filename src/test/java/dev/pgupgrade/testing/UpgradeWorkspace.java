@@ -2,15 +2,31 @@ package dev.pgupgrade.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.cli.Main;
+import dev.pgupgrade.driver.UpgradeDriver;
+import dev.pgupgrade.engine.UpgradeEngine;
+import dev.pgupgrade.local.InvalidInputException;
+import dev.pgupgrade.local.LocalUpgradeDriver;
+import dev.pgupgrade.local.LocalWorld;
+import dev.pgupgrade.local.ManifestLoader;
+import dev.pgupgrade.local.StateFile;
+import dev.pgupgrade.platform.DirectPlatform;
+import dev.pgupgrade.runner.FileSecretResolver;
+import dev.pgupgrade.runner.ProcessStepRunner;
+import dev.pgupgrade.steps.StepScripts;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * A directory laid out as a user of {@code pgupgrade run} would: the manifest, a secrets directory
@@ -89,29 +105,28 @@ public final class UpgradeWorkspace {
      * The pieces {@code pgupgrade run} wires, for tests that need to hook into a run: {@code store}
      * saves each status (the state file), {@code listener} hears each phase end.
      */
-    public Driven drive(String targetMajor, java.util.function.Consumer<dev.pgupgrade.api.PostgresUpgrade> store,
-                        dev.pgupgrade.local.LocalUpgradeDriver.Listener listener) {
+    public Driven drive(String targetMajor, Consumer<PostgresUpgrade> store, LocalUpgradeDriver.Listener listener) {
         try {
-            dev.pgupgrade.api.PostgresUpgrade upgrade = dev.pgupgrade.local.ManifestLoader.load(manifest);
+            PostgresUpgrade upgrade = ManifestLoader.load(manifest);
             upgrade.getMetadata().setGeneration(1L);
             Path work = workDir();
-            var runner = new dev.pgupgrade.runner.ProcessStepRunner(work, dev.pgupgrade.steps.StepScripts.extractTo(work.resolve("scripts")),
-                    new dev.pgupgrade.runner.FileSecretResolver(secrets),
-                    java.util.Map.of("TARGET_SERVER_BINDIR", PostgresServer.binDir(targetMajor).toString()), java.time.Clock.systemUTC());
-            var driver = new dev.pgupgrade.local.LocalUpgradeDriver(new dev.pgupgrade.engine.UpgradeEngine(new dev.pgupgrade.platform.DirectPlatform()),
-                    runner, store, listener, java.time.Clock.systemUTC(), java.time.Duration.ofMillis(100));
+            var runner = new ProcessStepRunner(work, StepScripts.extractTo(work.resolve("scripts")), new FileSecretResolver(secrets),
+                    Map.of("TARGET_SERVER_BINDIR", PostgresServer.binDir(targetMajor).toString()), Clock.systemUTC());
+            var world = new LocalWorld(runner, false, Clock.systemUTC(), Duration.ofMillis(100));
+            var driver = new LocalUpgradeDriver(new UpgradeDriver(new UpgradeEngine(new DirectPlatform())), world, store, listener,
+                    Duration.ofMillis(100));
             return new Driven(upgrade, driver);
-        } catch (dev.pgupgrade.local.InvalidInputException e) {
+        } catch (InvalidInputException e) {
             throw new AssertionError(e.getMessage(), e);
         }
     }
 
-    public dev.pgupgrade.local.StateFile state() {
-        return dev.pgupgrade.local.StateFile.besideManifest(manifest);
+    public StateFile state() {
+        return StateFile.besideManifest(manifest);
     }
 
-    public record Driven(dev.pgupgrade.api.PostgresUpgrade upgrade, dev.pgupgrade.local.LocalUpgradeDriver driver) {
-        public dev.pgupgrade.api.PostgresUpgrade run() throws InterruptedException {
+    public record Driven(PostgresUpgrade upgrade, LocalUpgradeDriver driver) {
+        public PostgresUpgrade run() throws InterruptedException {
             return driver.run(upgrade);
         }
     }

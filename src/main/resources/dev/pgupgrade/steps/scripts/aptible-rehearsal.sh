@@ -12,7 +12,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/aptible.sh"
 : "${REHEARSAL_SOURCE_HANDLE:?}" "${REHEARSAL_TARGET_HANDLE:?}" "${TARGET_DISK_SIZE_GB:?}"
-dump_script=${REHEARSAL_DUMP_SCRIPT:-dump.sh} restore_script=${REHEARSAL_RESTORE_SCRIPT:-restore.sh}
+dump_script=${REHEARSAL_DUMP_SCRIPT:?} restore_script=${REHEARSAL_RESTORE_SCRIPT:?}
 scripts=$(dirname "${BASH_SOURCE[0]}")
 
 remove_temporaries() {
@@ -24,7 +24,7 @@ remove_temporaries() {
   for handle in $(jq -r --arg p "${REHEARSAL_PREFIX:?}" '.[]? | select(type == "object") | .handle
       | select(startswith($p) and test("-rh[0-9]+-(src|dst)$"))' <<< "$list") "$REHEARSAL_SOURCE_HANDLE" "$REHEARSAL_TARGET_HANDLE"; do
     deprovision "$handle" "$SOURCE_ENVIRONMENT"
-    [[ ${PURGE_ORPHANED_BACKUPS:-0} != 1 ]] || purge_orphaned_backups "$handle"
+    [[ ${PURGE_ORPHANED_BACKUPS:?} != 1 ]] || purge_orphaned_backups "$handle"
   done
 }
 # Runs however the step ends (its own failure is only logged: the result already says what failed).

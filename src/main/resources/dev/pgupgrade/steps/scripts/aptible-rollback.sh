@@ -12,7 +12,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/aptible.sh"
 
 summary=()
-if [[ ${RESTORE_CONFIG:-0} == 1 ]]; then
+if [[ ${RESTORE_CONFIG:?} == 1 ]]; then
   source_url=$(db_url "$SOURCE_HANDLE" "$SOURCE_ENVIRONMENT")
   restored=0
   restore_config() {
@@ -37,14 +37,14 @@ while read -r app service count; do
   aptible_must "aptible apps:scale --app $app $service --container-count $count" \
     apps:scale --app "$app" --environment "$(app_environment "$app")" "$service" --container-count "$count" > /dev/null
   scaled=$((scaled + 1))
-done <<< "${SERVICE_COUNTS:-}"
+done <<< "${SERVICE_COUNTS?}"
 summary+=("scaled $scaled service(s) back to their recorded counts")
 
-if [[ ${DEPROVISION_TARGET:-0} == 1 ]]; then
+if [[ ${DEPROVISION_TARGET:?} == 1 ]]; then
   deprovision "$TARGET_HANDLE" "$TARGET_ENVIRONMENT"
   result_bool targetDeprovisioned true
   summary+=("deprovisioned the target $TARGET_HANDLE")
-  if [[ ${PURGE_ORPHANED_BACKUPS:-0} == 1 ]]; then
+  if [[ ${PURGE_ORPHANED_BACKUPS:?} == 1 ]]; then
     purge_orphaned_backups "$TARGET_HANDLE"
     summary+=("purged its orphaned backups")
   fi

@@ -20,7 +20,7 @@ inventory() {
     [[ -n $found ]] || die "the app $handle does not exist in environment $environment"
     all=$(jq -c --arg h "$handle" --argjson app "$found" \
       '. + [$app.services[] | {app: $h, service: .service, containerCount: (.container_count // 0)}]' <<< "$all")
-  done <<< "${APPS:-}"
+  done <<< "${APPS?}"
   jq -e 'all(.[]; (.service | type) == "string" and (.service | test("^[A-Za-z0-9._-]+$")))' <<< "$all" > /dev/null \
     || die "aptible apps listed a service name this step does not understand"
   result_json services "$all"
@@ -38,7 +38,7 @@ scale_all() { # scale_all down|up
     aptible_must "aptible apps:scale --app $app $service --container-count $want" \
       apps:scale --app "$app" --environment "$(app_environment "$app")" "$service" --container-count "$want" > /dev/null
     scaled=$((scaled + 1))
-  done <<< "${SERVICE_COUNTS:-}"
+  done <<< "${SERVICE_COUNTS?}"
   if [[ $1 == down ]]; then
     succeed "scaled $scaled service(s) to zero"
   fi

@@ -4,9 +4,10 @@
 # Contract (environment only; nothing here is ever spliced into a command string):
 #   APTIBLE_ACCESS_TOKEN        from a Secret; the aptible CLI reads it from the environment
 #   SOURCE_HANDLE, SOURCE_ENVIRONMENT, TARGET_HANDLE, TARGET_ENVIRONMENT, TARGET_MAJOR
-#   APTIBLE_RETRIES             attempts for calls that are safe to repeat (default 4)
-#   APTIBLE_RETRY_DELAY_SECONDS first pause between attempts, doubled each time (default 3)
-#   APTIBLE_TUNNEL_TIMEOUT_SECONDS  how long a tunnel may take to come up (default 120)
+#   APTIBLE_RETRIES             attempts for calls that are safe to repeat
+#   APTIBLE_RETRY_DELAY_SECONDS first pause between attempts, doubled each time
+#   APTIBLE_TUNNEL_TIMEOUT_SECONDS  how long a tunnel may take to come up
+#   (their defaults: runner/StepDefaults.java, the runner passes them)
 # Handles and variable names are validated by the operator (no shell syntax can reach here), and
 # are still always passed as separate, quoted arguments.
 
@@ -36,7 +37,7 @@ _permanent() {
 # _may_retry WHAT WHY PERMANENT: after a failed attempt, whether to try again; if so, says so and
 # waits the backoff. Reads and advances the caller's _attempt and _delay (bash's dynamic scope).
 _may_retry() {
-  local max=${APTIBLE_RETRIES:-4}
+  local max=${APTIBLE_RETRIES:?}
   if ((_attempt >= max)) || $3; then
     return 1
   fi
@@ -50,7 +51,7 @@ _may_retry() {
 # with exponential backoff. Only for calls that are safe to repeat: reads, apps:scale, config:set.
 # stdout is the CLI's; stderr is kept aside (aptible_error).
 aptible_call() {
-  local _attempt=1 _delay=${APTIBLE_RETRY_DELAY_SECONDS:-3} rc permanent
+  local _attempt=1 _delay=${APTIBLE_RETRY_DELAY_SECONDS:?} rc permanent
   until aptible "$@" 2> "$_APTIBLE_ERR"; do
     rc=$?
     permanent=false; _permanent && permanent=true
@@ -93,7 +94,7 @@ _TUNNEL_DIRS=()
 # 0700 directory), never to the step log, and the file is removed when the step ends.
 open_tunnel() {
   local var=$1 handle=$2 environment=$3 dir out pid url waited=0
-  local limit=${APTIBLE_TUNNEL_TIMEOUT_SECONDS:-120}
+  local limit=${APTIBLE_TUNNEL_TIMEOUT_SECONDS:?}
   dir=$(mktemp -d "${TMPDIR:-/tmp}/pgupgrade-tunnel.XXXXXX")
   chmod 700 "$dir"
   out=$dir/tunnel.out
@@ -145,7 +146,7 @@ each_app() {
   while read -r handle environment variable; do
     [[ -n $handle ]] || continue
     "$fn" "$handle" "$environment" "$variable"
-  done <<< "${APPS:-}"
+  done <<< "${APPS?}"
 }
 
 # app_environment APP: the environment APPS names for the app.
@@ -153,7 +154,7 @@ app_environment() {
   local handle environment variable
   while read -r handle environment variable; do
     [[ $handle == "$1" ]] && { printf '%s' "$environment"; return 0; }
-  done <<< "${APPS:-}"
+  done <<< "${APPS?}"
   die "internal: app $1 is not in APPS"
 }
 
@@ -209,7 +210,7 @@ purge_orphaned_backups() {
 # runbook's flags. A failed create is retried only when the database really does not exist (an API
 # timeout may come after the fact), so a retry never makes a second one.
 create_database() {
-  local handle=$1 environment=$2 major=$3 disk=$4 container=${5:-} _attempt=1 _delay=${APTIBLE_RETRY_DELAY_SECONDS:-3}
+  local handle=$1 environment=$2 major=$3 disk=$4 container=${5:-} _attempt=1 _delay=${APTIBLE_RETRY_DELAY_SECONDS:?}
   local args=(db:create "$handle" --type postgresql --version "$major" --environment "$environment" --disk-size "$disk")
   [[ -z $container ]] || args+=(--container-size "$container")
   stage "creating $handle: PostgreSQL $major, ${disk} GB${container:+, ${container} MB} (aptible db:create)"

@@ -32,11 +32,14 @@ _skip_debian_wrapper() {
 }
 _skip_debian_wrapper
 
-# Client programs must never prompt for a password: fail instead.
-export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
-
+# Every value comes from the runner (defaults live in Java: runner/StepDefaults); a missing one is an
+# error here, never a guess.
 : "${RESULT_FILE:?RESULT_FILE must be set by the step runner}"
 : "${WORK_DIR:?WORK_DIR must be set by the step runner}"
+: "${STEP_NAME:?STEP_NAME must be set by the step runner}"
+: "${RESULT_MAX_LINES:?RESULT_MAX_LINES must be set by the step runner}"
+# libpq's connect timeout: a step never waits forever on an unreachable server
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:?PGCONNECT_TIMEOUT must be set by the step runner}"
 
 _RESULT_FIELDS=()
 # The runner hands every step an empty result file (kubelet does the same with /dev/termination-log),
@@ -88,11 +91,11 @@ result_bool() {
 # result_json KEY JSON: a value built by jq (already valid JSON).
 result_json() { _RESULT_FIELDS+=("$(json_string "$1"):$2"); }
 
-# result_lines KEY FILE [MAX]: the file's lines (first MAX, each cut to 300 characters) as a JSON array.
+# result_lines KEY FILE MAX: the file's lines (first MAX, each cut to 300 characters) as a JSON array.
 # RESULT_MAX_LINES caps MAX: a pod's termination message, where Jobs report, holds 4 KiB.
 result_lines() {
-  local key=$1 file=$2 max=${3:-50} items=() line
-  if [[ -n ${RESULT_MAX_LINES:-} ]] && ((max > RESULT_MAX_LINES)); then max=$RESULT_MAX_LINES; fi
+  local key=$1 file=$2 max=$3 items=() line
+  ((max > RESULT_MAX_LINES)) && max=$RESULT_MAX_LINES
   if [[ -f $file ]]; then
     while IFS= read -r line || [[ -n $line ]]; do
       items+=("$(json_string "${line:0:300}")")
@@ -298,7 +301,7 @@ count_bytes() {
 
 # counted_bytes: what the last count_bytes in this step passed through
 counted_bytes() {
-  local f=$WORK_DIR/.bytes-${STEP_NAME:-step} i
+  local f=$WORK_DIR/.bytes-$STEP_NAME i
   for i in 1 2 3 4 5 6 7 8 9 10; do [[ -s $f ]] && break; sleep 0.1; done  # the counter writes as it exits
   cat "$f" 2>/dev/null || echo 0
 }
@@ -307,8 +310,7 @@ counted_bytes() {
 estimated_dump_bytes() {
   local total=0 db size
   while IFS= read -r -d '' db; do
-    size=$( (use_url "$1" "$2"; psql -X -q -A -t -d "$(conninfo_dbname "$db")" \
-      -c "select coalesce(sum(pg_table_size(oid)), 0) from pg_class where relkind in ('r', 'm')") 2>/dev/null ) || size=0
+    size=$( (use_url "$1" "$2"; psql -X -q -A -t -d "$(conninfo_dbname "$db")" -f "$(dirname "${BASH_SOURCE[0]}")/dump-size.sql") 2>/dev/null ) || size=0
     total=$((total + ${size:-0}))
   done < <(non_template_databases "$1" "$2")
   echo "$total"
@@ -324,13 +326,16 @@ restore_tuning() {
   num=$(psql_at "$TARGET_URL" "the target server" "show server_version_num")
   cores=$(nproc 2>/dev/null || echo 1)
   workers=$(( cores / jobs - 1 )); ((workers < 0)) && workers=0; ((workers > 4)) && workers=4
-  opts="-c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:-256MB} -c synchronous_commit=off"
+  opts="-c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM:?} -c synchronous_commit=off"
   ((num >= 110000)) && opts+=" -c max_parallel_maintenance_workers=$workers"
   echo "$opts"
 }
 
-# transfer_jobs: TRANSFER_JOBS, or the CPUs this step has
-transfer_jobs() { echo "${TRANSFER_JOBS:-$(nproc 2>/dev/null || echo 2)}"; }
+# transfer_jobs: TRANSFER_JOBS, or when it is 0 ("as many as CPUs", which only the step can count) the CPUs this step has
+transfer_jobs() {
+  : "${TRANSFER_JOBS:?}"
+  if ((TRANSFER_JOBS > 0)); then echo "$TRANSFER_JOBS"; else nproc 2>/dev/null || echo 2; fi
+}
 
 # report_every_2s UNIT TOTAL ESTIMATED COMMAND...: a background progress line every two seconds, the
 # amount done printed by COMMAND; stopped by stop_reports (and when the step ends).
@@ -422,7 +427,7 @@ non_template_databases() { databases_z "$1" "$2" "not datistemplate and datallow
 # result_names KEY FILE [MAX]: the NUL-separated names in FILE (first MAX) as a JSON array.
 result_names() {
   local key=$1 file=$2 max=${3:-200} items=() name
-  if [[ -n ${RESULT_MAX_LINES:-} ]] && ((max > RESULT_MAX_LINES)); then max=$RESULT_MAX_LINES; fi
+  ((max > RESULT_MAX_LINES)) && max=$RESULT_MAX_LINES
   while IFS= read -r -d '' name && ((${#items[@]} < max)); do items+=("$(json_exact "$name")"); done < "$file"
   local IFS=,
   _RESULT_FIELDS+=("$(json_string "$key"):[${items[*]}]")

@@ -46,38 +46,8 @@ db_env() {
   return 0
 }
 
-# Binary COPY skips printing and parsing every value (about a tenth of the copy's time here), but a
-# binary row is only as portable as each type's send/receive functions: it is used for a table only
-# when every column is one of these built-in types (or a domain over one, or an array of one), whose
-# binary forms have not changed across the majors pg_dump reads, and only when the source stores
-# timestamps as integers (always, from 10 on). Every other table is copied as text.
-binary_types="'bool','int2','int4','int8','float4','float8','numeric','money','oid','text','varchar','bpchar','name','char','bytea',
-  'date','time','timetz','timestamp','timestamptz','interval','uuid','json','jsonb','inet','cidr'"
-
-# generated columns (12+) are computed by the target, and COPY FROM refuses them
-not_generated=; ((source_num >= 120000)) && not_generated="and a.attgenerated = ''"
-
-# One record per table, largest first, each field NUL-terminated (names may hold tabs and newlines):
-# the table's oid, its name quoted for SQL, its size, binary|text, and its column list quoted for SQL
-# in the source's order, without generated columns (the target computes them). Every identifier is
-# quoted: a word that is a keyword only on the target (majors add keywords) must still read as a name. COPY names the
-# columns on both sides: a restore may legitimately order a table's columns differently (inheritance
-# children, typed tables), and rows copied by position would load into the wrong columns.
-tables_sql="select c.oid, '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"', pg_table_size(c.oid),
-    case when current_setting('integer_datetimes') = 'on' and not exists (
-         select 1 from pg_attribute a join pg_type t on t.oid = a.atttypid
-           join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
-           join pg_type e on e.oid = case when b.typcategory = 'A' then b.typelem else b.oid end
-           join pg_namespace en on en.oid = e.typnamespace
-         where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-           and not (en.nspname = 'pg_catalog' and e.typtype = 'b' and e.typname in ($binary_types)))
-       then 'binary' else 'text' end,
-    coalesce((select string_agg('\"' || replace(a.attname, '\"', '\"\"') || '\"', ', ' order by a.attnum) from pg_attribute a
-               where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped $not_generated), '')
-  from pg_class c join pg_namespace n on n.oid = c.relnamespace
-  where c.relkind = 'r' and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-    and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-  order by pg_table_size(c.oid) desc"
+# The tables to copy, with how (pipeline-tables.sql: binary or text, the column list).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # read_table: reads the next record of a table list into oid, table, size, format and columns
 read_table() { IFS= read -r -d '' oid && IFS= read -r -d '' table && IFS= read -r -d '' size && IFS= read -r -d '' format && IFS= read -r -d '' columns; }
@@ -96,7 +66,7 @@ prepare_database() {
   encoding=$( (src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "show server_encoding") 2> "$d.prepare.err" ) \
     || { failed "cannot read the encoding of database $(shown "$db") on the source"; return 1; }
   echo "$encoding" > "$dir/encoding.$(printf %s "$db" | md5sum | cut -c1-16)"
-  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -c "$tables_sql" ) > "$d.sized" 2> "$d.prepare.err" \
+  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
     || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
   # every table's rows are left out of the archive (as pg_dump patterns: quoted, so they match exactly)
   local excluded=() bytes=0 count=0

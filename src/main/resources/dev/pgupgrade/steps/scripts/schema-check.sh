@@ -9,7 +9,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_MAJOR:?}"
 
-bindir=${TARGET_SERVER_BINDIR:-/usr/lib/postgresql/$TARGET_MAJOR/bin}
+bindir=${TARGET_SERVER_BINDIR:?}
 for tool in initdb pg_ctl postgres; do
   [[ -x $bindir/$tool ]] || die "no PostgreSQL $TARGET_MAJOR server binaries in $bindir (locally: pgupgrade run --pg-bin $TARGET_MAJOR=DIR)"
 done
@@ -20,7 +20,7 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/pgupgrade-schema.XXXXXX")
 as_server_user=()
 if [[ $(id -u) == 0 ]]; then
   # initdb and postgres refuse to run as root.
-  server_user=${PGUPGRADE_SERVER_USER:-nobody}
+  server_user=${PGUPGRADE_SERVER_USER:?}
   chown "$server_user" "$scratch"
   as_server_user=(setpriv --reuid="$server_user" --regid="$(id -g "$server_user")" --clear-groups)
 fi
@@ -71,7 +71,7 @@ while IFS= read -r -d '' db; do
     || die "cannot look for objects a dump cannot carry in database $(shown "$db") of the source: $(grep -m1 -E 'ERROR|FATAL|error' "$scratch/uncarried.err")"
   while IFS= read -r line; do [[ -n $line ]] && uncarried+=("$line"); done <<< "$found"
 done < "$scratch/source-databases"
-listed=20; [[ -n ${RESULT_MAX_LINES:-} ]] && ((RESULT_MAX_LINES < listed)) && listed=$RESULT_MAX_LINES
+listed=20; ((RESULT_MAX_LINES < listed)) && listed=$RESULT_MAX_LINES
 result_json uncarried "[$(IFS=,; printf '%s' "${uncarried[*]:0:$listed}")]"
 result_num uncarriedCount "${#uncarried[@]}"
 result_num bytes "$(stat -c %s "$scratch/schema.sql")"

@@ -11,6 +11,7 @@
 -- constraints and triggers that partitions inherit from their partitioned table (pg_dump does not
 -- dump these clones; the restore creates them, under names of its own) are keyed by the constraint
 -- or trigger they were cloned from.
+\ir user-relations.sql
 set search_path = pg_catalog;
 -- Catalog columns that older majors lack read as the value they would have there (no identity
 -- before 10, no generated columns before 12, prokind and conparentid from 11, tgparentid from 13),
@@ -35,9 +36,8 @@ relation_names as (
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
 ),
 user_relations as (
-  select r.* from relation_names r
-   where r.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and r.nspname !~ '^pg_(toast_)?temp'
-     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = r.oid and d.deptype = 'e')
+  select r.* from relation_names r join pg_class c on c.oid = r.oid join pg_namespace n on n.oid = c.relnamespace
+   where :user_relation
 ),
 facts(c, k, v) as (
   select 'extension', extname::text, '' from pg_extension

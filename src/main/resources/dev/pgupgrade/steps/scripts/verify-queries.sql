@@ -6,6 +6,7 @@
 -- "category<TAB>key<TAB>value", the key escaped as in verify-cluster.sql.
 -- psql variables: mode (counts|checksums), max_bytes (tables larger than this get counts only),
 -- what (data: the queries for both sides | recheck: see below).
+\ir user-relations.sql
 set search_path = pg_catalog;
 with tables as (
   select c.oid, c.relkind, pg_table_size(c.oid) as size,
@@ -23,9 +24,7 @@ with tables as (
          -- keyword on one major and not on the other reads the same on both
          '"' || replace(n.nspname, '"', '""') || '"' || '.' || '"' || replace(c.relname, '"', '""') || '"' as sql_name
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-   where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname !~ '^pg_(toast_)?temp'
-     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-     and (c.relkind <> 'm' or c.relispopulated)
+   where c.relkind in ('r', 'm') and :user_relation and (c.relkind <> 'm' or c.relispopulated)
 ),
 answers as (
   select t.*, case when :'mode' = 'checksums' and t.size <= :max_bytes
@@ -43,8 +42,7 @@ select q from (
                 'sequence' || E'\t' || replace(replace(replace(replace(case when n.nspname ~ '^[a-z_][a-z0-9_]*$' then n.nspname::text else '"' || replace(n.nspname, '"', '""') || '"' end || '.' || case when c.relname ~ '^[a-z_][a-z0-9_]*$' then c.relname::text else '"' || replace(c.relname, '"', '""') || '"' end, E'\\', E'\\\\'), E'\t', E'\\t'), E'\n', E'\\n'), E'\r', E'\\r') || E'\t',
                 '"' || replace(n.nspname, '"', '""') || '"' || '.' || '"' || replace(c.relname, '"', '""') || '"'), 0
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-   where :'what' = 'data' and c.relkind = 'S' and n.nspname not in ('pg_catalog', 'information_schema')
-     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+   where :'what' = 'data' and c.relkind = 'S' and :user_relation
   union all
   select $q$select 'largeobjects' || E'\t' || 'content' || E'\t' || coalesce(sum(('x' || substr(md5(m.oid::text || ':' || md5(lo_get(m.oid))), 1, 15))::bit(60)::bigint), 0) from pg_largeobject_metadata m;$q$, 0
    where :'what' = 'data' and :'mode' = 'checksums'

@@ -12,10 +12,10 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-mode=${VERIFY_MODE:-checksums}
-max_bytes=$(( ${VERIFY_MAX_CHECKSUM_MB:-1024} * 1024 * 1024 ))
-parallel=${VERIFY_PARALLELISM:-2}
-timeout_ms=$(( ${VERIFY_STATEMENT_TIMEOUT_SECONDS:-1800} * 1000 ))
+mode=${VERIFY_MODE:?}
+max_bytes=$(( ${VERIFY_MAX_CHECKSUM_MB:?} * 1024 * 1024 ))
+parallel=${VERIFY_PARALLELISM:?}
+timeout_ms=$(( ${VERIFY_STATEMENT_TIMEOUT_SECONDS:?} * 1000 ))
 [[ $mode == counts || $mode == checksums ]] || die "VERIFY_MODE must be counts or checksums"
 
 # Text forms that do not depend on session defaults, so equal rows print equally on both sides.

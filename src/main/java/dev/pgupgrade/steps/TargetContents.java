@@ -1,6 +1,6 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
-import dev.pgupgrade.steps.ScriptResult;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +17,16 @@ import java.util.Set;
  * exists" for them is expected. Pure.
  */
 public final class TargetContents {
+    /** User objects of one kind in one database of the target (target-objects.sql). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TargetObject(String database, String kind, Integer count) {
+    }
+
+    /** A cluster-wide fact about the target: a role (name, bootstrap), or how many roles, tablespaces, subscriptions. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TargetFact(String kind, String name, Boolean bootstrap, Integer count) {
+    }
+
     /** How many findings a message lists before it says "and N more". */
     static final int LISTED = 8;
 
@@ -28,28 +38,28 @@ public final class TargetContents {
      *
      * @param platformRoles roles the platform itself puts on every new server (Aptible: aptible, postgres)
      */
-    public static Optional<String> problem(ScriptResult result, Set<String> platformRoles) {
+    public static Optional<String> problem(List<TargetObject> objects, List<TargetFact> cluster, Set<String> platformRoles) {
         List<String> found = new ArrayList<>();
         Map<String, List<String>> perDatabase = new LinkedHashMap<>();
-        for (ScriptResult.TargetObject object : orEmpty(result.targetObjects())) {
+        for (TargetObject object : orEmpty(objects)) {
             if (object.count() != null && object.count() > 0) {
-                perDatabase.computeIfAbsent(object.database(), d -> new ArrayList<>()).add(StepJudge.count(object.count(), object.kind()));
+                perDatabase.computeIfAbsent(object.database(), d -> new ArrayList<>()).add(Figures.count(object.count(), object.kind()));
             }
         }
-        perDatabase.forEach((database, kinds) -> found.add("database " + SpecValidator.quoted(database) + ": " + String.join(", ", kinds)));
+        perDatabase.forEach((database, kinds) -> found.add("database " + Shown.name(database) + ": " + String.join(", ", kinds)));
         List<String> roles = new ArrayList<>();
         int listedRoles = 0;
         int totalRoles = 0;
-        for (ScriptResult.TargetFact fact : orEmpty(result.targetCluster())) {
+        for (TargetFact fact : orEmpty(cluster)) {
             switch (fact.kind() == null ? "" : fact.kind()) {
                 case "role" -> {
                     listedRoles++;
                     if (!Boolean.TRUE.equals(fact.bootstrap()) && !platformRoles.contains(fact.name())) {
-                        roles.add(SpecValidator.quoted(fact.name()));
+                        roles.add(Shown.name(fact.name()));
                     }
                 }
                 case "roles" -> totalRoles = fact.count() == null ? 0 : fact.count();
-                case "tablespace", "subscription" -> found.add(StepJudge.count(fact.count(), fact.kind()));
+                case "tablespace", "subscription" -> found.add(Figures.count(fact.count(), fact.kind()));
                 default -> {
                 }
             }

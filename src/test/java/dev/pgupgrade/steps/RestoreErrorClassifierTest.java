@@ -1,10 +1,10 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgupgrade.engine.RestoreErrorClassifier.Classification;
+import dev.pgupgrade.steps.RestoreErrorClassifier.Classification;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

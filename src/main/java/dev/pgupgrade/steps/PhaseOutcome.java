@@ -1,8 +1,6 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
-import dev.pgupgrade.steps.ScriptResult;
-
-/** How the work of one phase ended, as the runner saw it. */
+/** How the work of one phase ended, as the driver saw it. */
 public sealed interface PhaseOutcome {
     /** The phase had nothing to do (no services declared, say). */
     record Skipped(String reason) implements PhaseOutcome {
@@ -17,9 +15,9 @@ public sealed interface PhaseOutcome {
     }
 
     /**
-     * The step ran. {@code result} is null when it left no readable result; {@code problem} then says
-     * what the runner saw (timed out, vanished), in words safe for status.
+     * The step ran. {@code result} is the JSON document it reported, or null when it left none;
+     * {@code problem} then says what the runner saw (timed out, vanished), in words safe for status.
      */
-    record Ran(int exitCode, ScriptResult result, String problem) implements PhaseOutcome {
+    record Ran(int exitCode, String result, String problem) implements PhaseOutcome {
     }
 }

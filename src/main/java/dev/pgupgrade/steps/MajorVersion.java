@@ -1,4 +1,4 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
 /** PostgreSQL major versions: "9.6" before 10, "17" since. */
 public final class MajorVersion {

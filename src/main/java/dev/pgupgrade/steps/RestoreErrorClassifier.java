@@ -1,4 +1,4 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,10 +1,10 @@
-package dev.pgupgrade.operator;
+package dev.pgupgrade.driver;
 
 import dev.pgupgrade.api.ServiceStatus;
 import java.util.List;
 
 /** Where work on the services stands after one reconcile. */
-sealed interface ServiceProgress {
+public sealed interface ServiceProgress {
     /** Intent to store before going on: the services' replicas as they are now. */
     record RecordReplicas(List<ServiceStatus> observed) implements ServiceProgress {
     }

@@ -1,22 +1,31 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.TargetSpec;
-import dev.pgupgrade.steps.ScriptResult;
+import dev.pgupgrade.api.VerificationSpec;
+import dev.pgupgrade.steps.aptible.Aptible;
+import dev.pgupgrade.steps.aptible.Services;
+import dev.pgupgrade.steps.database.Analyze;
+import dev.pgupgrade.steps.database.Dump;
+import dev.pgupgrade.steps.database.Restore;
+import dev.pgupgrade.steps.database.SchemaCheck;
+import dev.pgupgrade.steps.database.Validate;
+import dev.pgupgrade.steps.database.Verify;
+import dev.pgupgrade.testing.StepResults;
 import dev.pgupgrade.testing.Upgrades;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.EnumSource;
 
-class StepJudgeTest {
+/** What every step's result means: the generic rules (no result, ok false, exit code) and each kind's own judge. */
+class StepJudgesTest {
     private static final PostgresUpgradeSpec SPEC_17 = spec("17");
 
     static PostgresUpgradeSpec spec(String version) {
@@ -27,122 +36,95 @@ class StepJudgeTest {
         return spec;
     }
 
-    /** A result with only the fields the tests set; everything else null. */
-    static final class R {
-        boolean ok = true;
-        String message;
-        Integer sourceVersionNum;
-        String sourceVersion;
-        Integer targetVersionNum;
-        String targetVersion;
-        Integer errorCount;
-        List<String> errorLines;
-        List<String> roles;
-        List<String> databasesBefore;
-        Long bytes;
-        Long durationMillis;
-        Integer databases;
-        String mode;
-        Integer tables;
-        Integer mismatchCount;
-        List<String> mismatches;
-        List<String> summaries;
-        Boolean targetExists;
-        String backupId;
-        Long dumpMillis;
-        Long restoreMillis;
-
-        ScriptResult build() {
-            return new ScriptResult(ok, message, sourceVersionNum, sourceVersion, targetVersionNum, targetVersion, null, null,
-                    null, null, errorCount, errorLines, roles, databasesBefore, bytes, durationMillis, databases, null,
-                    mode, tables, mismatchCount, mismatches, summaries, targetExists, null, null, null, backupId, dumpMillis, restoreMillis, null, null, null, null, null);
-        }
+    static Verdict judge(StepKind<?> kind, StepResults r) {
+        return judge(kind, SPEC_17, r.ran());
     }
 
-    static Verdict judge(Phase phase, R r) {
-        return StepJudge.judge(phase, SPEC_17, new PhaseOutcome.Ran(0, r.build(), null));
+    static Verdict judge(StepKind<?> kind, PostgresUpgradeSpec spec, PhaseOutcome outcome) {
+        return StepVerdicts.judge(kind, outcome, spec, new StatusFacts(new PostgresUpgradeStatus(), spec, "2026-01-01T00:00:00Z"));
     }
 
     // ---- outcomes without a result ----
 
     @Test
     void skippedIsOkWithItsReason() {
-        Verdict v = StepJudge.judge(Phase.ScalingDown, SPEC_17, new PhaseOutcome.Skipped("no services declared"));
+        Verdict v = judge(null, SPEC_17, new PhaseOutcome.Skipped("no services declared"));
         assertTrue(v.ok());
         assertEquals("no services declared", v.message());
     }
 
     @Test
     void refusedFailsWithItsReason() {
-        Verdict v = StepJudge.judge(Phase.ScalingDown, SPEC_17, new PhaseOutcome.Refused("needs the operator"));
+        Verdict v = judge(null, SPEC_17, new PhaseOutcome.Refused("needs the operator"));
         assertFalse(v.ok());
         assertEquals("needs the operator", v.message());
     }
 
     @Test
     void noResultFailsWithTheProblem() {
-        Verdict v = StepJudge.judge(Phase.Dumping, SPEC_17, new PhaseOutcome.Ran(-1, null, "the step vanished"));
+        Verdict v = judge(Dump.RUNBOOK, SPEC_17, new PhaseOutcome.Ran(-1, null, "the step vanished"));
         assertFalse(v.ok());
         assertEquals("the step vanished", v.message());
     }
 
     @Test
     void noResultAndNoProblemNamesTheExitCode() {
-        Verdict v = StepJudge.judge(Phase.Dumping, SPEC_17, new PhaseOutcome.Ran(137, null, null));
+        Verdict v = judge(Dump.RUNBOOK, SPEC_17, new PhaseOutcome.Ran(137, null, null));
         assertFalse(v.ok());
         assertEquals("the step ended with exit code 137 without reporting a result; see the step log", v.message());
+    }
+
+    @Test
+    void aResultThatIsNotJsonFails() {
+        Verdict v = judge(Dump.RUNBOOK, SPEC_17, new PhaseOutcome.Ran(0, "{\"ok\":tru", null));
+        assertFalse(v.ok());
+        assertEquals("the step's result is not a JSON object; see the step log", v.message());
+    }
+
+    @Test
+    void aResultWhoseFieldsDoNotFitFails() {
+        Verdict v = judge(Dump.RUNBOOK, StepResults.ok().with("bytes", "many"));
+        assertFalse(v.ok());
+        assertEquals("the step's result does not have the fields dump.sh reports; see the step log", v.message());
     }
 
     // ---- ok flag and exit code ----
 
     @Test
     void okFalseFailsWithTheScriptsMessage() {
-        R r = new R();
-        r.ok = false;
-        r.message = "there is no dump to restore";
-        Verdict v = judge(Phase.Restoring, r);
+        Verdict v = judge(Restore.RUNBOOK, StepResults.failed("there is no dump to restore"));
         assertFalse(v.ok());
         assertEquals("there is no dump to restore", v.message());
     }
 
     @Test
     void okFalseWithoutMessageNamesTheExitCode() {
-        R r = new R();
-        r.ok = false;
-        Verdict v = StepJudge.judge(Phase.Dumping, SPEC_17, new PhaseOutcome.Ran(0, r.build(), null));
+        Verdict v = judge(Dump.RUNBOOK, StepResults.failed(null));
         assertFalse(v.ok());
         assertEquals("the step failed with exit code 0", v.message());
     }
 
-    @ParameterizedTest
-    @EnumSource(value = Phase.class, names = {"Validating", "SchemaCheck", "Dumping", "Restoring", "Analyzing"})
-    void nonZeroExitCodeFailsEvenWhenTheResultSaysOk(Phase phase) {
-        R r = new R();
-        r.sourceVersionNum = 130023;
-        r.targetVersionNum = 170006;
-        r.bytes = 10L;
-        r.databases = 1;
-        Verdict v = StepJudge.judge(phase, SPEC_17, new PhaseOutcome.Ran(2, r.build(), null));
-        assertFalse(v.ok());
-        assertEquals("the step reported success but exited with code 2; see the step log", v.message());
+    @Test
+    void nonZeroExitCodeFailsEvenWhenTheResultSaysOk() {
+        StepResults r = StepResults.ok().with("sourceVersionNum", 130023).with("targetVersionNum", 170006).with("bytes", 10).with("databases", 1);
+        for (StepKind<?> kind : List.of(Validate.KIND, SchemaCheck.KIND, Dump.RUNBOOK, Restore.RUNBOOK, Analyze.KIND)) {
+            Verdict v = judge(kind, SPEC_17, r.ran(2));
+            assertFalse(v.ok(), kind.script());
+            assertEquals("the step reported success but exited with code 2; see the step log", v.message());
+        }
     }
 
     // ---- Verifying ----
 
-    private static R verified(int mismatches) {
-        R r = new R();
-        r.mode = "checksums";
-        r.databases = 2;
-        r.tables = 7;
-        r.mismatchCount = mismatches;
-        r.mismatches = mismatches == 0 ? List.of() : List.of("shop: rows store.orders: source 3000 sum=1, target 2999 sum=2");
-        r.summaries = List.of("shop: 7 tables (7 with content checksums), 1 sequences, 0 large objects: " + mismatches + " mismatches");
-        return r;
+    private static StepResults verified(int mismatches) {
+        return StepResults.ok().with("mode", "checksums").with("databases", 2).with("tables", 7).with("mismatchCount", mismatches)
+                .with("mismatches", mismatches == 0 ? List.of() : List.of("shop: rows store.orders: source 3000 sum=1, target 2999 sum=2"))
+                .with("summaries", List.of("shop: 7 tables (7 with content checksums), 1 sequences, 0 large objects: " + mismatches + " mismatches"));
     }
 
     @Test
     void verifyingWithoutMismatchesPassesAndListsWhatItChecked() {
-        Verdict v = StepJudge.judge(Phase.Verifying, SPEC_17, new PhaseOutcome.Ran(0, verified(0).build(), null));
+        Verdict v = judge(Verify.KIND, verified(0));
         assertTrue(v.ok());
         assertEquals("target matches the source: 2 databases, 7 tables (checksums)", v.message());
         assertEquals(1, v.details().size());
@@ -151,7 +133,7 @@ class StepJudgeTest {
 
     @Test
     void aMismatchFailsVerifyingWithTheFirstDifference() {
-        Verdict v = StepJudge.judge(Phase.Verifying, SPEC_17, new PhaseOutcome.Ran(0, verified(1).build(), null));
+        Verdict v = judge(Verify.KIND, verified(1));
         assertFalse(v.ok());
         assertTrue(v.message().startsWith("the target does not match the source: 1 mismatch between source and target"), v.message());
         assertTrue(v.message().contains("rows store.orders: source 3000"), v.message());
@@ -159,12 +141,17 @@ class StepJudgeTest {
     }
 
     @Test
+    void mismatchesAreCountedInGoodEnglish() {
+        assertTrue(judge(Verify.KIND, verified(2)).message().contains("2 mismatches between"));
+    }
+
+    @Test
     void onMismatchWarnGoesOnButKeepsTheMismatches() {
         PostgresUpgradeSpec spec = spec("17");
-        dev.pgupgrade.api.VerificationSpec verification = new dev.pgupgrade.api.VerificationSpec();
-        verification.setOnMismatch(dev.pgupgrade.api.VerificationSpec.OnMismatch.WARN);
+        VerificationSpec verification = new VerificationSpec();
+        verification.setOnMismatch(VerificationSpec.OnMismatch.WARN);
         spec.setVerification(verification);
-        Verdict v = StepJudge.judge(Phase.Verifying, spec, new PhaseOutcome.Ran(0, verified(1).build(), null));
+        Verdict v = judge(Verify.KIND, spec, verified(1).ran());
         assertTrue(v.ok());
         assertTrue(v.message().startsWith("WARNING: 1 mismatch"), v.message());
         assertEquals(1, v.errors().size());
@@ -172,21 +159,19 @@ class StepJudgeTest {
 
     @Test
     void aVerificationResultWithoutFindingsFails() {
-        R r = verified(0);
-        r.mismatchCount = null;
-        assertFalse(StepJudge.judge(Phase.Verifying, SPEC_17, new PhaseOutcome.Ran(0, r.build(), null)).ok());
+        assertFalse(judge(Verify.KIND, verified(0).with("mismatchCount", null)).ok());
     }
 
     // ---- Validating ----
 
+    private static StepResults versions(Integer source, String sourceVersion, Integer target, String targetVersion) {
+        return StepResults.ok().with("sourceVersionNum", source).with("sourceVersion", sourceVersion)
+                .with("targetVersionNum", target).with("targetVersion", targetVersion);
+    }
+
     @Test
     void validatingOkRecordsBothVersions() {
-        R r = new R();
-        r.sourceVersionNum = 130023;
-        r.sourceVersion = "13.23";
-        r.targetVersionNum = 170006;
-        r.targetVersion = "17.6";
-        Verdict v = judge(Phase.Validating, r);
+        Verdict v = judge(Validate.KIND, versions(130023, "13.23", 170006, "17.6"));
         assertTrue(v.ok());
         assertEquals("source PostgreSQL 13.23, target PostgreSQL 17.6", v.message());
         assertEquals("13.23", v.sourceVersion());
@@ -195,20 +180,16 @@ class StepJudgeTest {
 
     /** pg_dumpall and pg_dump refuse a database name with a line break in a \\connect: refused in Validating, named. */
     @Test
-    void aSourceDatabaseWhoseNameHoldsALineBreakIsRefused() throws Exception {
-        ScriptResult result = ScriptResult.parse("{\"ok\":true,\"sourceVersionNum\":140000,\"sourceVersion\":\"14.0\",\"targetVersionNum\":170000,"
-                + "\"targetVersion\":\"17.0\",\"sourceDatabases\":[\"postgres\",\"two\\nlines\",\"cr\\rhere\"]}");
-        Verdict v = StepJudge.judge(Phase.Validating, Upgrades.direct("17", 1L).getSpec(), new PhaseOutcome.Ran(0, result, null));
+    void aSourceDatabaseWhoseNameHoldsALineBreakIsRefused() {
+        Verdict v = judge(Validate.KIND, Upgrades.direct("17", 1L).getSpec(), versions(140000, "14.0", 170000, "17.0")
+                .with("sourceDatabases", List.of("postgres", "two\nlines", "cr\rhere")).ran());
         assertFalse(v.ok());
         assertTrue(v.message().startsWith("the source has 2 databases whose name holds a line break (\"two\\nlines\", \"cr\\rhere\")"), v.message());
     }
 
     @Test
     void validatingWithoutSourceVersionFails() {
-        R r = new R();
-        r.targetVersionNum = 170006;
-        r.targetVersion = "17.6";
-        Verdict v = judge(Phase.Validating, r);
+        Verdict v = judge(Validate.KIND, versions(null, null, 170006, "17.6"));
         assertFalse(v.ok());
         assertEquals("the validation step did not report the server versions", v.message());
         assertNull(v.sourceVersion());
@@ -216,22 +197,14 @@ class StepJudgeTest {
 
     @Test
     void validatingWithoutTargetVersionFails() {
-        R r = new R();
-        r.sourceVersionNum = 130023;
-        r.sourceVersion = "13.23";
-        Verdict v = judge(Phase.Validating, r);
+        Verdict v = judge(Validate.KIND, versions(130023, "13.23", null, null));
         assertFalse(v.ok());
         assertEquals("the validation step did not report the server versions", v.message());
     }
 
     @Test
     void validatingWithTheWrongTargetMajorFails() {
-        R r = new R();
-        r.sourceVersionNum = 130023;
-        r.sourceVersion = "13.23";
-        r.targetVersionNum = 160004;
-        r.targetVersion = "16.4";
-        Verdict v = judge(Phase.Validating, r);
+        Verdict v = judge(Validate.KIND, versions(130023, "13.23", 160004, "16.4"));
         assertFalse(v.ok());
         assertTrue(v.message().startsWith("spec.target.version is \"17\""), v.message());
         assertEquals("16.4", v.targetVersion());
@@ -250,10 +223,7 @@ class StepJudgeTest {
         "3377699720527872, 1, dumped 3072.0 TiB in 0.0 s",
     })
     void dumpingReportsSizeAndDuration(long bytes, long millis, String expected) {
-        R r = new R();
-        r.bytes = bytes;
-        r.durationMillis = millis;
-        Verdict v = judge(Phase.Dumping, r);
+        Verdict v = judge(Dump.PARALLEL, StepResults.ok().with("bytes", bytes).with("durationMillis", millis));
         assertTrue(v.ok());
         assertEquals(expected, v.message());
         assertEquals(bytes, v.bytes());
@@ -261,7 +231,7 @@ class StepJudgeTest {
 
     @Test
     void dumpingWithoutFiguresStillSucceeds() {
-        Verdict v = judge(Phase.Dumping, new R());
+        Verdict v = judge(Dump.RUNBOOK, StepResults.ok());
         assertTrue(v.ok());
         assertEquals("dumped ? bytes in ? s", v.message());
         assertNull(v.bytes());
@@ -273,26 +243,21 @@ class StepJudgeTest {
     @CsvSource({"1, VACUUM ANALYZE done in 1 database", "4, VACUUM ANALYZE done in 4 databases",
         "0, VACUUM ANALYZE done in 0 databases"})
     void analyzingCountsDatabases(int databases, String expected) {
-        R r = new R();
-        r.databases = databases;
-        Verdict v = judge(Phase.Analyzing, r);
+        Verdict v = judge(Analyze.KIND, StepResults.ok().with("databases", databases));
         assertTrue(v.ok());
         assertEquals(expected, v.message());
     }
 
     @Test
     void analyzingWithoutCountSaysZero() {
-        assertEquals("VACUUM ANALYZE done in 0 databases", judge(Phase.Analyzing, new R()).message());
+        assertEquals("VACUUM ANALYZE done in 0 databases", judge(Analyze.KIND, StepResults.ok()).message());
     }
 
     // ---- SchemaCheck and Restoring ----
 
     @Test
     void schemaCheckWithoutErrorsSucceeds() {
-        R r = new R();
-        r.errorCount = 0;
-        r.errorLines = List.of();
-        Verdict v = judge(Phase.SchemaCheck, r);
+        Verdict v = judge(SchemaCheck.KIND, StepResults.ok().with("errorCount", 0).with("errorLines", List.of()));
         assertTrue(v.ok());
         assertEquals("schema restored into a throwaway PostgreSQL 17", v.message());
         assertEquals(0, v.expectedErrors());
@@ -301,11 +266,8 @@ class StepJudgeTest {
 
     @Test
     void schemaCheckCountsExpectedErrors() {
-        R r = new R();
-        r.errorCount = 1;
-        r.errorLines = List.of("line 5: ERROR:  role \"postgres\" already exists");
-        r.roles = List.of("postgres");
-        Verdict v = judge(Phase.SchemaCheck, r);
+        Verdict v = judge(SchemaCheck.KIND, StepResults.ok().with("errorCount", 1)
+                .with("errorLines", List.of("Roles: ERROR:  role \"postgres\" already exists")).with("preexistingRoles", List.of("postgres")));
         assertTrue(v.ok());
         assertEquals("schema restored into a throwaway PostgreSQL 17 (1 expected error: already exists)", v.message());
         assertEquals(1, v.expectedErrors());
@@ -313,11 +275,8 @@ class StepJudgeTest {
 
     @Test
     void schemaCheckWithAnUnexpectedErrorFailsNamingTheTargetVersion() {
-        String bad = "line 12: ERROR:  type \"abstime\" does not exist";
-        R r = new R();
-        r.errorCount = 1;
-        r.errorLines = List.of(bad);
-        Verdict v = StepJudge.judge(Phase.SchemaCheck, spec("12"), new PhaseOutcome.Ran(0, r.build(), null));
+        String bad = "TABLE public.t in database shop: ERROR:  type \"abstime\" does not exist";
+        Verdict v = judge(SchemaCheck.KIND, spec("12"), StepResults.ok().with("errorCount", 1).with("errorLines", List.of(bad)).ran());
         assertFalse(v.ok());
         assertEquals("the schema does not restore on PostgreSQL 12: 1 unexpected error, first: " + bad, v.message());
         assertEquals(List.of(bad), v.errors());
@@ -326,12 +285,8 @@ class StepJudgeTest {
 
     @Test
     void restoreWithoutErrorCountUsesTheLinesGiven() {
-        R r = new R();
-        r.errorLines = List.of("line 1: ERROR:  database \"app\" already exists");
-        r.databasesBefore = List.of("app");
-        r.bytes = 2048L;
-        r.durationMillis = 1500L;
-        Verdict v = judge(Phase.Restoring, r);
+        Verdict v = judge(Restore.PIPELINE, StepResults.ok().with("errorLines", List.of("line 1: ERROR:  database \"app\" already exists"))
+                .with("preexistingDatabases", List.of("app")).with("bytes", 2048).with("durationMillis", 1500));
         assertTrue(v.ok());
         assertEquals("restored 2.0 KiB in 1.5 s (1 expected error: already exists)", v.message());
         assertEquals(2048L, v.bytes());
@@ -339,11 +294,8 @@ class StepJudgeTest {
 
     @Test
     void restoreWithUnseenErrorLinesFails() {
-        R r = new R();
-        r.errorCount = 60;
-        r.errorLines = List.of("line 1: ERROR:  role \"postgres\" already exists");
-        r.roles = List.of("postgres");
-        Verdict v = judge(Phase.Restoring, r);
+        Verdict v = judge(Restore.PARALLEL, StepResults.ok().with("errorCount", 60)
+                .with("errorLines", List.of("line 1: ERROR:  role \"postgres\" already exists")).with("preexistingRoles", List.of("postgres")));
         assertFalse(v.ok());
         assertEquals("the restore into the target reported errors: 59 unexpected errors, first: "
                 + "(59 more error lines not shown: see the step log)", v.message());
@@ -351,14 +303,13 @@ class StepJudgeTest {
         assertEquals(59, v.unexpectedErrors());
     }
 
-    // ---- phases without their own rule ----
+    // ---- steps without a rule of their own ----
 
     @Test
-    void otherPhasesPassTheScriptsMessageOn() {
-        R r = new R();
-        r.message = "scaled 2 services to zero";
-        assertEquals("scaled 2 services to zero", judge(Phase.ScalingDown, r).message());
-        assertTrue(judge(Phase.ScalingDown, r).ok());
-        assertEquals("done", judge(Phase.Repointing, new R()).message());
+    void otherStepsPassTheScriptsMessageOn() {
+        StepResults r = StepResults.ok().with("message", "scaled 2 services to zero");
+        assertEquals("scaled 2 services to zero", judge(Services.SCALE, r).message());
+        assertTrue(judge(Services.SCALE, r).ok());
+        assertEquals("done", judge(Aptible.REPOINT, StepResults.ok()).message());
     }
 }

@@ -1,4 +1,4 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

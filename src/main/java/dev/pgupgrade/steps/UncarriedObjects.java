@@ -1,8 +1,8 @@
-package dev.pgupgrade.engine;
+package dev.pgupgrade.steps;
 
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.SchemaCheckSpec;
-import dev.pgupgrade.steps.ScriptResult;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,7 +12,12 @@ import java.util.List;
  * them behind would be a loss nobody sees, so by default the upgrade stops before any downtime and
  * names them; {@code spec.schemaCheck.onUncarried: warn} names them and goes on. Pure.
  */
-final class UncarriedObjects {
+public final class UncarriedObjects {
+    /** Something in a source database that a dump and restore cannot carry (source-uncarried.sql). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record UncarriedObject(String database, String kind, String name) {
+    }
+
     /** How many objects the message names; status lists what the step reported. */
     static final int NAMED = 5;
 
@@ -20,19 +25,19 @@ final class UncarriedObjects {
     }
 
     /** The SchemaCheck verdict with the uncarried objects taken into account. */
-    static Verdict judge(PostgresUpgradeSpec spec, ScriptResult result, Verdict schema) {
-        List<ScriptResult.UncarriedObject> found = result.uncarried() == null ? List.of() : result.uncarried();
-        int total = Math.max(found.size(), result.uncarriedCount() == null ? 0 : result.uncarriedCount());
+    public static Verdict judge(PostgresUpgradeSpec spec, List<UncarriedObject> uncarried, Integer uncarriedCount, Verdict schema) {
+        List<UncarriedObject> found = uncarried == null ? List.of() : uncarried;
+        int total = Math.max(found.size(), uncarriedCount == null ? 0 : uncarriedCount);
         if (total == 0 || !schema.ok()) {
             return schema;
         }
         List<String> named = new ArrayList<>();
-        for (ScriptResult.UncarriedObject object : found) {
-            named.add("database " + SpecValidator.quoted(object.database()) + ": " + object.name() + " (" + object.kind() + ")");
+        for (UncarriedObject object : found) {
+            named.add("database " + Shown.name(object.database()) + ": " + object.name() + " (" + object.kind() + ")");
         }
         String list = String.join("; ", named.subList(0, Math.min(NAMED, named.size())))
                 + (total > NAMED ? "; and " + (total - NAMED) + " more" : "");
-        String what = StepJudge.count(total, "object") + " a dump and restore cannot carry (pg_dump skips "
+        String what = Figures.count(total, "object") + " a dump and restore cannot carry (pg_dump skips "
                 + (total == 1 ? "it" : "them") + " without a word): " + list;
         if (SchemaCheckSpec.warnsOnUncarried(spec.getSchemaCheck())) {
             return schema.withOutcome(true, "WARNING: " + what + "; going on without " + (total == 1 ? "it" : "them")

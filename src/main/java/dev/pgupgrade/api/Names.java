@@ -1,0 +1,60 @@
+package dev.pgupgrade.api;
+
+/**
+ * Every name derived from a PostgresUpgrade, in one place: steps, Jobs, the scripts ConfigMap, the
+ * work volume, the backup of the apps' URLs, Aptible's temporary databases. Deterministic, so that a
+ * restarted driver finds what an earlier one created, and creating twice is harmless.
+ */
+public final class Names {
+    private Names() {
+    }
+
+    /** "dumping-2": a phase's own step in an attempt. */
+    public static String step(Phase phase, PostgresUpgradeStatus status) {
+        return phase.stepName() + "-" + attempt(status);
+    }
+
+    /** ScalingDown's inventory step on Aptible, run before the phase's own step. */
+    public static String inventoryStep(PostgresUpgradeStatus status) {
+        return step(Phase.ScalingDown, status) + "-inventory";
+    }
+
+    /** A step's Job: "orders-db-dumping-2". */
+    public static String job(PostgresUpgrade upgrade, String step) {
+        return upgrade.getMetadata().getName() + "-" + step;
+    }
+
+    /** The ConfigMap the step scripts are mounted from. */
+    public static String scriptsConfigMap(PostgresUpgrade upgrade) {
+        return upgrade.getMetadata().getName() + "-steps";
+    }
+
+    /** The claim shared by Dumping (writes the dump) and Restoring (reads it). */
+    public static String workClaim(PostgresUpgrade upgrade) {
+        return upgrade.getMetadata().getName() + "-work";
+    }
+
+    /** The Secret holding the apps' previous URLs, keyed "SECRET.KEY". */
+    public static String urlBackupSecret(PostgresUpgrade upgrade) {
+        return upgrade.getMetadata().getName() + "-url-backup";
+    }
+
+    /** What every rehearsal temporary of this upgrade starts with, so a rerun finds earlier attempts' leftovers. */
+    public static String rehearsalPrefix(PostgresUpgrade upgrade) {
+        return upgrade.getMetadata().getName() + "-rh";
+    }
+
+    /** The rehearsal's restored copy of the source in this attempt. */
+    public static String rehearsalSource(PostgresUpgrade upgrade) {
+        return rehearsalPrefix(upgrade) + attempt(upgrade.getStatus()) + "-src";
+    }
+
+    /** The rehearsal's temporary target in this attempt. */
+    public static String rehearsalTarget(PostgresUpgrade upgrade) {
+        return rehearsalPrefix(upgrade) + attempt(upgrade.getStatus()) + "-dst";
+    }
+
+    private static int attempt(PostgresUpgradeStatus status) {
+        return status == null || status.getAttempt() == null ? 1 : status.getAttempt();
+    }
+}

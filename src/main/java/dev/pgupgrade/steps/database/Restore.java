@@ -1,0 +1,62 @@
+package dev.pgupgrade.steps.database;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.steps.Figures;
+import dev.pgupgrade.steps.RestoreErrors;
+import dev.pgupgrade.steps.StepKind;
+import dev.pgupgrade.steps.StepResult;
+import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.Steps;
+import dev.pgupgrade.steps.Verdict;
+import java.util.List;
+
+/**
+ * Restoring, by strategy: the runbook's psql -f (restore.sh), pg_restore -j of the directory dumps
+ * (restore-parallel.sh), pg_dumpall streamed into psql (stream.sh), or tables COPY'd straight from
+ * the source (pipeline.sh). All report their errors for the classifier: "already exists" for what the
+ * target already had is expected, anything else fails. Never started twice by itself: a second
+ * restore over a half-finished one would fail on, or duplicate, what the first wrote.
+ */
+public final class Restore implements StepKind<Restore.Result> {
+    public static final Restore RUNBOOK = new Restore("restore.sh");
+    public static final Restore PARALLEL = new Restore("restore-parallel.sh");
+    /** Also reads the source. */
+    public static final Restore STREAM = new Restore("stream.sh");
+    /** Also reads the source. */
+    public static final Restore PIPELINE = new Restore("pipeline.sh");
+
+    private final String script;
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Result(boolean ok, String message, Integer errorCount, List<String> errorLines, List<String> preexistingRoles,
+                         List<String> preexistingDatabases, Long bytes, Long durationMillis, Integer databases,
+                         Integer passwordStatementsDropped) implements StepResult, RestoreErrors {
+    }
+
+    private Restore(String script) {
+        this.script = script;
+    }
+
+    public StepSpec step(PostgresUpgrade upgrade, Transfer transfer) {
+        return Steps.of(upgrade, Phase.Restoring, this, transfer.env(), false);
+    }
+
+    @Override
+    public String script() {
+        return script;
+    }
+
+    @Override
+    public Class<Result> resultType() {
+        return Result.class;
+    }
+
+    @Override
+    public Verdict judge(Result result, PostgresUpgradeSpec spec) {
+        return RestoreErrors.judge(result, "restored " + (result.bytes() == null ? "" : Figures.bytes(result.bytes()) + " ") + "in "
+                + Figures.seconds(result.durationMillis()), "the restore into the target reported errors");
+    }
+}

@@ -1,0 +1,88 @@
+package dev.pgupgrade.steps.database;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.VerificationSpec;
+import dev.pgupgrade.steps.Env;
+import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.Figures;
+import dev.pgupgrade.steps.StepKind;
+import dev.pgupgrade.steps.StepResult;
+import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.Steps;
+import dev.pgupgrade.steps.Verdict;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Verifying (verify.sh): both servers answer the same questions (inventories, and row counts and
+ * content checksums generated from the source's catalog); a difference is a mismatch. Read-only.
+ */
+public final class Verify implements StepKind<Verify.Result> {
+    public static final Verify KIND = new Verify();
+    public static final String MODE = "VERIFY_MODE";
+    public static final String MAX_CHECKSUM_MB = "VERIFY_MAX_CHECKSUM_MB";
+    public static final String PARALLELISM = "VERIFY_PARALLELISM";
+    public static final String STATEMENT_TIMEOUT_SECONDS = "VERIFY_STATEMENT_TIMEOUT_SECONDS";
+
+    /** spec.verification with its defaults. */
+    public record Inputs(VerificationSpec.Mode mode, int maxChecksumMb, int parallelism, int statementTimeoutSeconds) {
+        public static Inputs of(VerificationSpec v) {
+            return new Inputs(VerificationSpec.mode(v),
+                    v == null || v.getMaxChecksumTableMegabytes() == null ? VerificationSpec.DEFAULT_MAX_CHECKSUM_MB : v.getMaxChecksumTableMegabytes(),
+                    v == null || v.getParallelism() == null ? VerificationSpec.DEFAULT_PARALLELISM : v.getParallelism(),
+                    v == null || v.getStatementTimeoutSeconds() == null ? VerificationSpec.DEFAULT_STATEMENT_TIMEOUT_SECONDS
+                            : v.getStatementTimeoutSeconds());
+        }
+
+        Map<String, EnvValue> env() {
+            return new Env().put(MODE, mode.wireName()).put(MAX_CHECKSUM_MB, maxChecksumMb).put(PARALLELISM, parallelism)
+                    .put(STATEMENT_TIMEOUT_SECONDS, statementTimeoutSeconds).build();
+        }
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Result(boolean ok, String message, String mode, Integer databases, Integer tables, Integer mismatchCount,
+                         List<String> mismatches, List<String> summaries, Long durationMillis) implements StepResult {
+    }
+
+    private Verify() {
+    }
+
+    /** Needs both servers' connections. */
+    public static StepSpec step(PostgresUpgrade upgrade) {
+        return Steps.of(upgrade, Phase.Verifying, KIND, Inputs.of(upgrade.getSpec().getVerification()).env(), true);
+    }
+
+    @Override
+    public String script() {
+        return "verify.sh";
+    }
+
+    @Override
+    public Class<Result> resultType() {
+        return Result.class;
+    }
+
+    @Override
+    public Verdict judge(Result result, PostgresUpgradeSpec spec) {
+        List<String> summaries = result.summaries() == null ? List.of() : result.summaries();
+        List<String> mismatches = result.mismatches() == null ? List.of() : result.mismatches();
+        if (result.mismatchCount() == null) {
+            return Verdict.failed("the verification step did not report its findings");
+        }
+        int found = result.mismatchCount();
+        String checked = Figures.count(result.databases(), "database") + ", " + Figures.count(result.tables(), "table") + " (" + result.mode() + ")";
+        if (found == 0) {
+            return Verdict.ok("target matches the source: " + checked).withDetails(summaries, List.of());
+        }
+        String what = Figures.count(found, "mismatch") + " between source and target (" + checked + ")"
+                + (mismatches.isEmpty() ? "" : ", first: " + mismatches.get(0));
+        if (VerificationSpec.warnOnly(spec.getVerification())) {
+            return Verdict.ok("WARNING: " + what + "; going on because verification.onMismatch is warn").withDetails(summaries, mismatches);
+        }
+        return Verdict.failed("the target does not match the source: " + what).withDetails(summaries, mismatches);
+    }
+}
