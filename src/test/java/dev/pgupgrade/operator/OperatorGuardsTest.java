@@ -155,9 +155,11 @@ class OperatorGuardsTest {
             upgrade.getSpec().setApproval(approval);
             rig.client.resource(upgrade).create();
             rig.cluster.await(NS, "gated", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 60);
-            annotate(rig.client, "gated", "1");
-            // ...but before the operator acts on it, someone edits the spec: what was validated is gone
+            // The approval arrives in the same write as a spec edit, so the operator can never act on the
+            // approval alone (two writes raced: the operator sometimes opened the downtime in between).
+            // What was validated is gone: the approval was for the old spec.
             rig.cluster.edit(NS, "gated", u -> {
+                u.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(dev.pgupgrade.api.ApprovalSpec.ANNOTATION, "1")));
                 u.getSpec().setStepTimeoutSeconds(3600L);
                 return u;
             });
