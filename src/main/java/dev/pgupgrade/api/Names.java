@@ -1,5 +1,10 @@
 package dev.pgupgrade.api;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
 /**
  * Every name derived from a PostgresUpgrade, in one place: steps, Jobs, the scripts ConfigMap, the
  * work volume, the backup of the apps' URLs, Aptible's temporary databases. Deterministic, so that a
@@ -52,6 +57,31 @@ public final class Names {
     /** The rehearsal's temporary target in this attempt. */
     public static String rehearsalTarget(PostgresUpgrade upgrade) {
         return rehearsalPrefix(upgrade) + attempt(upgrade.getStatus()) + "-dst";
+    }
+
+    /**
+     * The base name of the logical strategy's replication objects on both servers ("pgupgrade_" and 8 hex
+     * digits of the resource's namespace and name): the same in every attempt, so a retry or a cleanup
+     * finds what an interrupted one created. Only [a-z0-9_], so the scripts may splice it into SQL.
+     */
+    public static String replication(PostgresUpgrade upgrade) {
+        String id = upgrade.getMetadata().getNamespace() + "/" + upgrade.getMetadata().getName();
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(id.getBytes(StandardCharsets.UTF_8));
+            return "pgupgrade_" + HexFormat.of().formatHex(digest, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The cleanup step of the logical strategy in this attempt, run before RollingBack's own work. */
+    public static String replicationCleanupStep(PostgresUpgradeStatus status) {
+        return step(Phase.RollingBack, status) + "-replication-cleanup";
+    }
+
+    /** The logical strategy's checks in this attempt, run before Validating's own step. */
+    public static String replicationCheckStep(PostgresUpgradeStatus status) {
+        return step(Phase.Validating, status) + "-replication-check";
     }
 
     private static int attempt(PostgresUpgradeStatus status) {

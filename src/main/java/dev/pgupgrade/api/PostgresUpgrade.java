@@ -25,7 +25,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ValidationRule(value = "self.metadata.name.size() <= 40 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
         message = "metadata.name must be lower-case letters, digits and '-', at most 40 characters (step Job names derive from it)")
 @ValidationRule(value = PostgresUpgrade.SPEC_IMMUTABLE_RULE,
-        message = "spec cannot change once the upgrade has reached ScalingDown; delete and re-create the PostgresUpgrade to start another one")
+        message = "spec cannot change once the upgrade has reached ScalingDown (strategy logical: Replicating); delete and re-create the PostgresUpgrade to start another one")
 @Group(PostgresUpgrade.GROUP)
 @Version(PostgresUpgrade.VERSION)
 @Kind("PostgresUpgrade")
@@ -36,6 +36,9 @@ public class PostgresUpgrade extends CustomResource<PostgresUpgradeSpec, Postgre
     public static final String API_VERSION = GROUP + "/" + VERSION;
     /** Phases in which the spec may still change (nothing was scaled, repointed or restored, or it ended in failure). */
     public static final String SPEC_IMMUTABLE_RULE = "!has(oldSelf.status) || !has(oldSelf.status.phase)"
-            + " || oldSelf.status.phase in ['Validating', 'SchemaCheck', 'Rehearsal', 'ProvisioningTarget', 'AwaitingApproval', 'Failed', 'RolledBack']"
+            + " || oldSelf.status.phase in ['Validating', 'SchemaCheck', 'Rehearsal', 'ProvisioningTarget', 'Failed', 'RolledBack']"
+            // strategy logical: AwaitingApproval comes after Replicating, whose objects the spec names
+            + " || (oldSelf.status.phase == 'AwaitingApproval' && !(has(oldSelf.spec.transfer) && has(oldSelf.spec.transfer.strategy)"
+            + " && oldSelf.spec.transfer.strategy == 'logical'))"
             + " || self.spec == oldSelf.spec";
 }

@@ -58,6 +58,9 @@ public class PostgresUpgradeSpec {
     @JsonPropertyDescription("How the data moves during the downtime window: strategy, jobs, restore session settings.")
     private TransferSpec transfer;
 
+    @JsonPropertyDescription("Strategy logical: the cutover's catch-up timeout and the WAL the source may keep for the target.")
+    private LogicalSpec logical;
+
     @JsonPropertyDescription("Verifying: compare the target with the source (inventory, row counts, content checksums) before the apps are pointed at it.")
     private VerificationSpec verification;
 
@@ -97,6 +100,8 @@ public class PostgresUpgradeSpec {
     public void setApproval(ApprovalSpec approval) { this.approval = approval; }
     public SchemaCheckSpec getSchemaCheck() { return schemaCheck; }
     public void setSchemaCheck(SchemaCheckSpec schemaCheck) { this.schemaCheck = schemaCheck; }
+    public LogicalSpec getLogical() { return logical; }
+    public void setLogical(LogicalSpec logical) { this.logical = logical; }
     public TransferSpec getTransfer() { return transfer; }
     public void setTransfer(TransferSpec transfer) { this.transfer = transfer; }
     public VerificationSpec getVerification() { return verification; }

@@ -8,7 +8,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import java.util.Locale;
 
-/** How the data moves during the downtime window (Dumping + Restoring). */
+/** How the data moves: during the downtime window (Dumping + Restoring), or online (logical). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TransferSpec {
     public enum Strategy {
@@ -19,7 +19,12 @@ public class TransferSpec {
         /** pg_dumpall --globals-only, then each database with pg_dump -Fd -j N and pg_restore -j N. */
         @JsonProperty("parallel") PARALLEL,
         /** No dump: schema first, then every table's rows COPY'd from source to target N tables at a time, then indexes and constraints with -j N. */
-        @JsonProperty("pipeline") PIPELINE;
+        @JsonProperty("pipeline") PIPELINE,
+        /**
+         * Online: the target is copied and kept in sync by logical replication while the apps run; they
+         * stop only for the cutover (docs/online.md). Platform direct.
+         */
+        @JsonProperty("logical") LOGICAL;
 
         public String wireName() {
             return name().toLowerCase(Locale.ROOT);
@@ -28,7 +33,7 @@ public class TransferSpec {
 
     public static final String DEFAULT_MAINTENANCE_WORK_MEM = "256MB";
 
-    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default: per-database directory dumps restored with -j jobs) or pipeline (tables COPY'd straight from source to target, jobs at a time, then indexes).")
+    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default: per-database directory dumps restored with -j jobs), pipeline (tables COPY'd straight from source to target, jobs at a time, then indexes) or logical (online: copied and kept in sync by logical replication while the apps run, which stop only for the cutover; platform direct; see spec.logical).")
     private Strategy strategy;
 
     @JsonPropertyDescription("Parallel jobs for the parallel strategy (default: the CPUs the step has).")

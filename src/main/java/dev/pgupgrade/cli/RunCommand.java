@@ -1,5 +1,6 @@
 package dev.pgupgrade.cli;
 
+import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.local.InvalidInputException;
@@ -94,6 +95,7 @@ final class RunCommand implements Callable<Integer> {
                 throw new InvalidInputException(manifest + ": another pgupgrade run is working on this manifest");
             }
             if (reset) {
+                rollBackBeforeReset(state, workDir, secrets, localEnv, err);
                 state.delete();
                 deleteContents(workDir, workDir.resolve(".lock"));
             }
@@ -132,6 +134,34 @@ final class RunCommand implements Callable<Integer> {
             } catch (IllegalStateException shuttingDown) {
                 // the hook is already running
             }
+        }
+    }
+
+    /**
+     * --reset of an upgrade that left something behind to undo (the logical strategy's replication
+     * objects, a frozen source): the rollback runs first, as a deletion does in the operator. Nothing
+     * else is forgotten until it ended.
+     */
+    private void rollBackBeforeReset(StateFile state, Path workDir, FileSecretResolver secrets, Map<String, String> localEnv,
+                                     PrintWriter err) throws InterruptedException, InvalidInputException {
+        var saved = state.load();
+        if (saved.isEmpty() || saved.get().getStatus() == null) {
+            return;
+        }
+        PostgresUpgrade upgrade = saved.get();
+        var rollback = new UpgradeEngine(new Platforms()).deleted(upgrade, Clock.systemUTC().instant());
+        if (rollback.isEmpty()) {
+            return;
+        }
+        err.println("pgupgrade: --reset: rolling back what this upgrade left on the servers before forgetting it");
+        err.flush();
+        upgrade.setStatus(rollback.get());
+        state.save(upgrade);
+        runToEnd(upgrade, state, workDir, secrets, localEnv, err);
+        PostgresUpgrade after = state.load().orElse(upgrade);
+        if (after.getStatus().getPhase() == Phase.Failed) {
+            throw new InvalidInputException(manifest + ": --reset: the rollback did not finish (" + after.getStatus().getMessage()
+                    + "); the state is kept: fix the cause and run --reset again");
         }
     }
 

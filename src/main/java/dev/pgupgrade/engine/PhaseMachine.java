@@ -2,6 +2,8 @@ package dev.pgupgrade.engine;
 
 import dev.pgupgrade.api.ApprovalSpec;
 import dev.pgupgrade.api.AptibleSpec;
+import dev.pgupgrade.api.LogicalSpec;
+import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.RehearsalSpec;
@@ -10,6 +12,7 @@ import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.VerificationSpec;
+import java.util.Objects;
 
 /** The runbook's order, and where a failure leads. Pure; see {@link Phase} for the diagram. */
 public final class PhaseMachine {
@@ -26,12 +29,15 @@ public final class PhaseMachine {
             case Validating -> PhaseToggle.isEnabled(spec.getSchemaCheck()) ? Phase.SchemaCheck : next(Phase.SchemaCheck, spec);
             case SchemaCheck -> RehearsalSpec.isEnabled(spec.getRehearsal()) ? Phase.Rehearsal : next(Phase.Rehearsal, spec);
             case Rehearsal -> spec.getPlatform() == Platform.APTIBLE ? Phase.ProvisioningTarget : next(Phase.ProvisioningTarget, spec);
-            case ProvisioningTarget -> ApprovalSpec.isRequired(spec.getApproval()) ? Phase.AwaitingApproval : Phase.ScalingDown;
+            case ProvisioningTarget -> LogicalSpec.isLogical(spec) ? Phase.Replicating : next(Phase.CatchingUp, spec);
+            case Replicating -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.CatchingUp : Phase.Verifying;
+            case CatchingUp -> ApprovalSpec.isRequired(spec.getApproval()) ? Phase.AwaitingApproval : Phase.ScalingDown;
             case AwaitingApproval -> Phase.ScalingDown;
-            case ScalingDown -> Phase.Dumping;
+            case ScalingDown -> LogicalSpec.isLogical(spec) ? Phase.Cutover : Phase.Dumping;
+            case Cutover -> Phase.Repointing;
             case Dumping -> Phase.Restoring;
             case Restoring -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.Repointing : Phase.Verifying;
-            case Verifying -> Phase.Repointing;
+            case Verifying -> LogicalSpec.isLogical(spec) ? Phase.CatchingUp : Phase.Repointing;
             case Repointing -> Phase.ScalingUp;
             case ScalingUp -> PhaseToggle.isEnabled(spec.getAnalyze()) ? Phase.Analyzing : next(Phase.Analyzing, spec);
             case Analyzing -> AptibleSpec.deprovisionsSource(spec.getAptible()) ? Phase.DeprovisioningSource : Phase.Succeeded;
@@ -48,12 +54,50 @@ public final class PhaseMachine {
      * target, and going back would lose what they wrote there: such failures stop for a human.
      */
     public static Phase onFailure(Phase phase, PostgresUpgradeStatus status) {
+        if (cleanupNeeded(status) && phase != Phase.ScalingUp && phase != Phase.Analyzing && phase != Phase.RollingBack) {
+            return Phase.RollingBack;  // replication objects or a frozen source: the rollback removes them
+        }
         return switch (phase) {
             case Validating, SchemaCheck, Rehearsal, ProvisioningTarget, AwaitingApproval,
                  ScalingUp, Analyzing, DeprovisioningSource, RollingBack -> Phase.Failed;
+            case Replicating, CatchingUp, Cutover -> Phase.RollingBack;
             case ScalingDown, Dumping, Restoring, Verifying, Repointing -> servicesTouched(status) ? Phase.RollingBack : Phase.Failed;
             case Succeeded, Failed, RolledBack -> throw new IllegalStateException(phase + " is terminal");
         };
+    }
+
+    /**
+     * Whether this attempt's Replicating step started (strategy logical) and nothing has removed what it
+     * created since: Cutover removes it on success, RollingBack's cleanup step in any case.
+     */
+    public static boolean replicationToUndo(PostgresUpgradeStatus status) {
+        Integer attempt = status.getAttempt();
+        boolean started = status.getSteps().stream().anyMatch(s -> s.getPhase() == Phase.Replicating
+                && Objects.equals(s.getAttempt(), attempt) && s.getState() != StepState.Skipped);
+        boolean cutOver = status.getSteps().stream().anyMatch(s -> s.getPhase() == Phase.Cutover
+                && Objects.equals(s.getAttempt(), attempt) && s.getState() == StepState.Succeeded);
+        boolean cleaned = status.getSteps().stream().anyMatch(s -> s.getName().equals(Names.replicationCleanupStep(status))
+                && s.getState() == StepState.Succeeded);
+        return started && !cleaned && !cutOver;
+    }
+
+    /** Whether the source may be frozen: this attempt's Cutover started, and no cleanup has unfrozen it. */
+    public static boolean sourceMayBeFrozen(PostgresUpgradeStatus status) {
+        Integer attempt = status.getAttempt();
+        boolean cutover = status.getSteps().stream().anyMatch(s -> s.getPhase() == Phase.Cutover && Objects.equals(s.getAttempt(), attempt));
+        boolean cleaned = status.getSteps().stream().anyMatch(s -> s.getName().equals(Names.replicationCleanupStep(status))
+                && s.getState() == StepState.Succeeded);
+        return cutover && !cleaned;
+    }
+
+    /** Whether the logical strategy left something the rollback must undo: replication objects or a freeze. */
+    public static boolean cleanupNeeded(PostgresUpgradeStatus status) {
+        Phase phase = status.getPhase() == Phase.Failed && status.getFailedPhase() != null ? status.getFailedPhase() : status.getPhase();
+        if (phase == null || phase == Phase.Succeeded || phase == Phase.RolledBack || phase == Phase.ScalingUp || phase == Phase.Analyzing
+                || phase == Phase.DeprovisioningSource) {
+            return false;  // the apps use the target (the source stays frozen on purpose), or the rollback finished
+        }
+        return replicationToUndo(status) || sourceMayBeFrozen(status);
     }
 
     /** Whether ScalingDown did (or may have done) anything: it ran rather than being skipped. */

@@ -1,5 +1,7 @@
 package dev.pgupgrade.engine;
 
+import dev.pgupgrade.api.LogicalSpec;
+
 import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.RehearsalSpec;
@@ -83,11 +85,26 @@ public final class SpecValidator {
                 problems.add("spec.transfer.maintenanceWorkMem: must be a size such as \"256MB\" (kB, MB or GB), got " + printable(mwm));
             }
         }
+        logical(spec, aptible, problems);
         Long timeout = spec.getStepTimeoutSeconds();
         if (timeout != null && (timeout < 60 || timeout > 604800)) {
             problems.add("spec.stepTimeoutSeconds: must be between 60 and 604800 (a week), got " + timeout);
         }
         return problems;
+    }
+
+    private static void logical(PostgresUpgradeSpec spec, boolean aptible, List<String> problems) {
+        boolean logical = LogicalSpec.isLogical(spec);
+        if (logical && aptible) {
+            problems.add("spec.transfer.strategy: logical needs platform direct (Aptible's online upgrades are not built yet)");
+        }
+        if (!logical && spec.getLogical() != null) {
+            problems.add("spec.logical: only for spec.transfer.strategy logical");
+        }
+        if (spec.getLogical() != null) {
+            range(spec.getLogical().getCatchUpTimeoutSeconds(), 5, 3600, "spec.logical.catchUpTimeoutSeconds", problems);
+            range(spec.getLogical().getMaxRetainedWalMegabytes(), 16, 10485760, "spec.logical.maxRetainedWalMegabytes", problems);
+        }
     }
 
     private static void verification(VerificationSpec v, List<String> problems) {

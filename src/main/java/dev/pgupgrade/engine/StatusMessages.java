@@ -28,6 +28,9 @@ final class StatusMessages {
             case AwaitingApproval -> "AwaitingApproval: nothing is down yet; set the annotation " + ApprovalSpec.ANNOTATION
                     + "=" + attempt(upgrade.getStatus()) + " to start the downtime" + estimate(upgrade.getStatus());
             case DeprovisioningSource -> "DeprovisioningSource: deprovisioning the source database, as the spec asks";
+            case Replicating -> "Replicating: copying the source at the starting point of new replication slots while the apps run";
+            case CatchingUp -> "CatchingUp: the target applies what the source wrote since the copy; the apps still run on the source";
+            case Cutover -> "Cutover: freezing writes on the source, waiting for the target to apply the last of them, setting sequences";
             case ScalingDown -> "ScalingDown: recording the services' replicas and scaling them to zero";
             case Dumping -> "Dumping: pg_dumpall of the source";
             case Restoring -> "Restoring: loading the dump into the target";
@@ -42,10 +45,12 @@ final class StatusMessages {
         };
     }
 
-    static String failure(Phase failed, Phase next, String why) {
+    /** @param replication whether the logical strategy's replication (or freeze) is there to undo */
+    static String failure(Phase failed, Phase next, String why, boolean replication) {
         String what = failed + " failed: " + why + ".";
         return switch (next) {
-            case RollingBack -> what + " Rolling back: the services return to the source, which was only ever read.";
+            case RollingBack -> what + (replication ? " Rolling back: the replication is removed, the source unfrozen, the services back on it."
+                    : " Rolling back: the services return to the source, which was only ever read.");
             case Failed -> what + " " + advice(failed);
             default -> what;
         };
@@ -57,6 +62,8 @@ final class StatusMessages {
                     "Nothing was written to the source or the target. Fix the cause and run the upgrade again.";
             case Restoring, Verifying, Repointing ->
                     "The source was only read and is intact; the target may hold a partial restore: drop the databases and roles it restored before running the upgrade again.";
+            case Replicating, CatchingUp, Cutover ->
+                    "The source is intact; the target may hold a partial copy: drop the databases and roles it received before running the upgrade again.";
             case Rehearsal, ProvisioningTarget, AwaitingApproval ->
                     "No app was touched and nothing is down. Fix the cause and run the upgrade again.";
             case ScalingUp -> "The data is on the target and the services point at it: scale them up by hand.";

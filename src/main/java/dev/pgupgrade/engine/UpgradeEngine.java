@@ -147,11 +147,17 @@ public final class UpgradeEngine {
             // the rollback must finish, and so must a scale-up: either way the apps end up running
             return Optional.of(copy(current));
         }
-        if (!phase.isDowntime() || !PhaseMachine.servicesTouched(current)) {
+        boolean replication = PhaseMachine.cleanupNeeded(current);
+        if (!replication && (phase.isTerminal() || !phase.isDowntime() || !PhaseMachine.servicesTouched(current))) {
             return Optional.empty();
         }
         PostgresUpgradeStatus status = copy(current);
-        status.setFailedPhase(phase);
+        if (phase.isTerminal()) {
+            // a rollback that did not finish (Failed): the replication it was to remove is removed now
+            status.setCompletedAt(null);
+        } else {
+            status.setFailedPhase(phase);
+        }
         status.setPhase(Phase.RollingBack);
         status.setProgress(null);
         status.setMessage(StatusMessages.deletedDuring(phase));
@@ -266,13 +272,15 @@ public final class UpgradeEngine {
         status.setProgress(null);
         Phase next = verdict.ok() ? PhaseMachine.next(phase, upgrade.getSpec()) : PhaseMachine.onFailure(phase, status);
         status.setPhase(next);
-        if (next == Phase.ScalingDown && status.getAcceptedSpec() == null) {
+        // From here on the upgrade works with this spec: the downtime began, or replication objects exist that it names
+        if ((next == Phase.ScalingDown || next == Phase.Replicating) && status.getAcceptedSpec() == null) {
             status.setAcceptedSpec(COPIER.convertValue(upgrade.getSpec(), PostgresUpgradeSpec.class));
         }
         if (!verdict.ok()) {
             status.setFailedPhase(phase);
         }
-        status.setMessage(verdict.ok() ? StatusMessages.describe(next, upgrade) : StatusMessages.failure(phase, next, verdict.message()));
+        status.setMessage(verdict.ok() ? StatusMessages.describe(next, upgrade) : StatusMessages.failure(phase, next, verdict.message(),
+                PhaseMachine.cleanupNeeded(status)));
         if (next.isTerminal()) {
             status.setCompletedAt(timestamp(now));
             if (next == Phase.Succeeded) {

@@ -99,7 +99,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             }
             return UpdateControl.noUpdate();  // a finished upgrade is left alone
         }
-        if (phase.isBeforeDowntime() && generationChanged(upgrade) && !status.getSteps().isEmpty()) {
+        if (phase.isBeforeDowntime() && status.getAcceptedSpec() == null && generationChanged(upgrade) && !status.getSteps().isEmpty()) {
             // What Validating (and the rehearsal, the provisioning) checked was another spec: check this one.
             List<String> problems = SpecValidator.problems(upgrade);
             return store(upgrade, context, problems.isEmpty() ? engine.restartedForNewSpec(upgrade, phase, now)

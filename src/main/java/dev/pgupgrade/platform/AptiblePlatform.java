@@ -44,6 +44,7 @@ public final class AptiblePlatform implements UpgradePlatform {
             case Analyzing -> DatabasePhases.analyzing(upgrade, tunnels);
             case DeprovisioningSource -> run(upgrade, phase, Aptible.DEPROVISION_SOURCE, Map.of());
             case RollingBack -> new PhaseWork.RunStep(Rollback.step(upgrade));
+            case Replicating, CatchingUp, Cutover -> new PhaseWork.Unsupported("spec.transfer.strategy logical: platform aptible does not replicate yet");
             case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
         };
     }

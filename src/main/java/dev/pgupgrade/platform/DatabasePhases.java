@@ -27,6 +27,9 @@ final class DatabasePhases {
 
     static PhaseWork restoring(PostgresUpgrade upgrade, Connections connections) {
         TransferStrategy strategy = TransferStrategy.of(upgrade.getSpec().getTransfer());
+        if (strategy.restore() == null) {
+            return new PhaseWork.NothingToDo(strategy.withoutDump());
+        }
         return new PhaseWork.RunStep(connections.connect(strategy.restore().step(upgrade, Transfer.of(upgrade.getSpec().getTransfer())),
                 strategy.restoreReadsSource(), true));
     }

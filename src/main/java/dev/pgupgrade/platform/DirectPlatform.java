@@ -1,11 +1,20 @@
 package dev.pgupgrade.platform;
 
+import dev.pgupgrade.api.LogicalSpec;
+import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.StepState;
+import dev.pgupgrade.engine.PhaseMachine;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.StepSpec;
 import dev.pgupgrade.steps.database.Validate;
+import dev.pgupgrade.steps.logical.CatchUp;
+import dev.pgupgrade.steps.logical.Cleanup;
+import dev.pgupgrade.steps.logical.Cutover;
+import dev.pgupgrade.steps.logical.LogicalCheck;
+import dev.pgupgrade.steps.logical.LogicalCopy;
 
 /**
  * Any PostgreSQL server reachable by URL. The database phases are step scripts given the URLs as
@@ -21,7 +30,12 @@ public final class DirectPlatform implements UpgradePlatform {
         PostgresUpgradeSpec spec = upgrade.getSpec();
         Connections urls = (step, source, target) -> urls(step, spec, source, target);
         return switch (phase) {
-            case Validating -> new PhaseWork.RunStep(urls(Validate.step(upgrade), spec, true, true));
+            case Validating -> LogicalSpec.isLogical(spec) && !done(upgrade, Names.replicationCheckStep(upgrade.getStatus()))
+                    ? new PhaseWork.RunStep(urls(LogicalCheck.step(upgrade), spec, true, true))
+                    : new PhaseWork.RunStep(urls(Validate.step(upgrade), spec, true, true));
+            case Replicating -> new PhaseWork.RunStep(urls(LogicalCopy.step(upgrade), spec, true, true));
+            case CatchingUp -> new PhaseWork.RunStep(urls(CatchUp.step(upgrade), spec, true, true));
+            case Cutover -> new PhaseWork.RunStep(urls(Cutover.step(upgrade), spec, true, true));
             case SchemaCheck -> DatabasePhases.schemaCheck(upgrade, urls);
             case Dumping -> DatabasePhases.dumping(upgrade, urls, null);
             case Restoring -> DatabasePhases.restoring(upgrade, urls);
@@ -30,13 +44,21 @@ public final class DirectPlatform implements UpgradePlatform {
             case ScalingDown -> services(spec, PhaseWork.ServiceAction.SCALE_DOWN);
             case Repointing -> services(spec, PhaseWork.ServiceAction.REPOINT);
             case ScalingUp -> services(spec, PhaseWork.ServiceAction.SCALE_UP);
-            case RollingBack -> services(spec, PhaseWork.ServiceAction.ROLL_BACK);
+            case RollingBack -> PhaseMachine.cleanupNeeded(upgrade.getStatus())
+                    ? new PhaseWork.RunStep(urls(Cleanup.step(upgrade), spec, true, true))
+                    : services(spec, PhaseWork.ServiceAction.ROLL_BACK);
             case AwaitingApproval -> new PhaseWork.AwaitApproval();
             case ProvisioningTarget -> new PhaseWork.NothingToDo("platform direct: the target server exists already");
             case Rehearsal -> new PhaseWork.Unsupported("spec.rehearsal: the rehearsal needs platform aptible (backup:restore)");
             case DeprovisioningSource -> new PhaseWork.Unsupported("spec.aptible.deprovisionSource: platform direct never deprovisions a server");
             case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
         };
+    }
+
+    /** Whether the step named {@code name} succeeded in this upgrade. */
+    private static boolean done(PostgresUpgrade upgrade, String name) {
+        return upgrade.getStatus() != null && upgrade.getStatus().getSteps().stream()
+                .anyMatch(s -> s.getName().equals(name) && s.getState() == StepState.Succeeded);
     }
 
     private static PhaseWork services(PostgresUpgradeSpec spec, PhaseWork.ServiceAction action) {

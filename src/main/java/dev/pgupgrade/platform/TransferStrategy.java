@@ -10,7 +10,7 @@ import dev.pgupgrade.steps.database.Restore;
  *
  * @param dump               Dumping's step, or null
  * @param withoutDump        why there is none (a message for status)
- * @param restore            Restoring's step
+ * @param restore            Restoring's step, or null (strategy logical copies during Replicating)
  * @param restoreReadsSource whether the restore reads the source too
  */
 record TransferStrategy(Dump dump, String withoutDump, Restore restore, boolean restoreReadsSource) {
@@ -21,6 +21,8 @@ record TransferStrategy(Dump dump, String withoutDump, Restore restore, boolean 
             case STREAM -> new TransferStrategy(null, "strategy stream: the dump streams into the target during Restoring", Restore.STREAM, true);
             case PIPELINE -> new TransferStrategy(null, "strategy pipeline: the tables are copied straight into the target during Restoring",
                     Restore.PIPELINE, true);
+            // never reached: the online strategy has no Dumping and Restoring (see PhaseMachine)
+            case LOGICAL -> new TransferStrategy(null, "strategy logical: the data is copied during Replicating", null, false);
         };
     }
 }

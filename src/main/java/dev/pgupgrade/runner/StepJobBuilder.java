@@ -6,8 +6,10 @@ import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.WorkVolumeSpec;
 import dev.pgupgrade.steps.EnvValue;
+import dev.pgupgrade.steps.SharesWorkFiles;
 import dev.pgupgrade.steps.StepScripts;
 import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.database.Verify;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -71,9 +73,14 @@ public final class StepJobBuilder {
         return upgrade.getSpec().getPlatform() == Platform.APTIBLE ? toolboxRepository + ":" + major : "postgres:" + major;
     }
 
-    /** Steps that share the dump (or, in a rehearsal, hold one) use the claim; the others get an emptyDir. */
+    /**
+     * Steps that share the dump (or, in a rehearsal, hold one) use the claim, and so do the steps that
+     * share other files (see {@link SharesWorkFiles}), Verifying comparing with stored source facts
+     * included; the others get an emptyDir.
+     */
     public static boolean usesWorkClaim(StepSpec step) {
-        return step.phase() == Phase.Dumping || step.phase() == Phase.Restoring || step.phase() == Phase.Rehearsal;
+        return step.phase() == Phase.Dumping || step.phase() == Phase.Restoring || step.phase() == Phase.Rehearsal
+                || step.kind() instanceof SharesWorkFiles || step.env().containsKey(Verify.FACTS_DIR);
     }
 
     public static Job job(PostgresUpgrade upgrade, StepSpec step) {

@@ -19,7 +19,9 @@ public final class StepScripts {
             "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql", "target-objects.sql", "source-uncarried.sql",
             "user-relations.sql", "dump-size.sql", "pipeline-tables.sql",
             "aptible.sh", "aptible-tunnels.sh", "aptible-validate.sh", "aptible-rehearsal.sh", "aptible-provision.sh", "aptible-services.sh",
-            "aptible-repoint.sh", "aptible-rollback.sh", "aptible-deprovision-source.sh");
+            "aptible-repoint.sh", "aptible-rollback.sh", "aptible-deprovision-source.sh",
+            "logical-lib.sh", "logical-check.sh", "logical-check.sql", "logical-copy.sh", "logical-catch-up.sh", "logical-cutover.sh",
+            "logical-cutover.sql", "logical-freeze.sh", "logical-cleanup.sh", "logical-keyless.sql", "logical-identity.sql");
 
     private StepScripts() {
     }

@@ -14,6 +14,7 @@ import dev.pgupgrade.api.RehearsalSpec;
 import dev.pgupgrade.api.SchemaCheckSpec;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.testing.Upgrades;
 import java.util.ArrayList;
@@ -39,6 +40,17 @@ class PhaseMachineTest {
                 spec.setVerification(off);
             },
             "direct-approval", spec -> spec.setApproval(approval()),
+            "direct-logical", PhaseMachineTest::logical,
+            "direct-logical-approval", spec -> {
+                logical(spec);
+                spec.setApproval(approval());
+            },
+            "direct-logical-no-verification", spec -> {
+                logical(spec);
+                VerificationSpec off = new VerificationSpec();
+                off.setMode(VerificationSpec.Mode.OFF);
+                spec.setVerification(off);
+            },
             "aptible", spec -> {
             },
             "aptible-all", spec -> {
@@ -48,6 +60,12 @@ class PhaseMachineTest {
                 spec.setApproval(approval());
                 spec.getAptible().setDeprovisionSource(true);
             });
+
+    private static void logical(PostgresUpgradeSpec spec) {
+        TransferSpec transfer = new TransferSpec();
+        transfer.setStrategy(TransferSpec.Strategy.LOGICAL);
+        spec.setTransfer(transfer);
+    }
 
     private static ApprovalSpec approval() {
         ApprovalSpec approval = new ApprovalSpec();
@@ -88,6 +106,18 @@ class PhaseMachineTest {
         "aptible-all, AwaitingApproval, ScalingDown",
         "aptible-all, Analyzing, DeprovisioningSource",
         "aptible-all, DeprovisioningSource, Succeeded",
+        "direct-logical, Validating, SchemaCheck",
+        "direct-logical, SchemaCheck, Replicating",
+        "direct-logical, Replicating, Verifying",
+        "direct-logical, Verifying, CatchingUp",
+        "direct-logical, CatchingUp, ScalingDown",
+        "direct-logical, ScalingDown, Cutover",
+        "direct-logical, Cutover, Repointing",
+        "direct-logical, Repointing, ScalingUp",
+        "direct-logical, RollingBack, RolledBack",
+        "direct-logical-approval, CatchingUp, AwaitingApproval",
+        "direct-logical-approval, AwaitingApproval, ScalingDown",
+        "direct-logical-no-verification, Replicating, CatchingUp",
     })
     void next(String variant, Phase from, Phase expected) {
         assertEquals(expected, PhaseMachine.next(from, spec(variant)));
@@ -110,6 +140,46 @@ class PhaseMachineTest {
     void onFailure(Phase failed, boolean servicesTouched, Phase expected) {
         PostgresUpgradeStatus status = servicesTouched ? status(step(Phase.ScalingDown, StepState.Succeeded)) : status();
         assertEquals(expected, PhaseMachine.onFailure(failed, status));
+    }
+
+    /**
+     * The online strategy: once Replicating started, replication objects exist on both servers (and
+     * from the Cutover on, a frozen source): every failure before the apps are back on the target rolls
+     * back, services touched or not, so the cleanup runs. After ScalingUp the apps use the target.
+     */
+    @ParameterizedTest(name = "logical, {0} fails, cut over: {1} -> {2}")
+    @CsvSource({
+        "Replicating, false, RollingBack", "Verifying, false, RollingBack", "CatchingUp, false, RollingBack",
+        "AwaitingApproval, false, RollingBack", "ScalingDown, false, RollingBack", "Cutover, false, RollingBack",
+        "Repointing, true, RollingBack", "ScalingUp, true, Failed", "Analyzing, true, Failed", "RollingBack, false, Failed",
+    })
+    void onceReplicationStartedAFailureRollsBack(Phase failed, boolean cutOver, Phase expected) {
+        PostgresUpgradeStatus status = cutOver ? status(step(Phase.Replicating, StepState.Succeeded), step(Phase.Cutover, StepState.Succeeded))
+                : status(step(Phase.Replicating, StepState.Succeeded));
+        status.setPhase(failed);
+        assertEquals(expected, PhaseMachine.onFailure(failed, status));
+    }
+
+    @Test
+    void theCleanupIsNeededUntilItSucceededOrTheAppsUseTheTarget() {
+        PostgresUpgradeStatus replicating = status(step(Phase.Replicating, StepState.Running));
+        replicating.setPhase(Phase.Replicating);
+        assertTrue(PhaseMachine.cleanupNeeded(replicating));
+        PostgresUpgradeStatus cleaned = status(step(Phase.Replicating, StepState.Failed), named("rolling-back-1-replication-cleanup", Phase.RollingBack));
+        cleaned.setPhase(Phase.RollingBack);
+        assertFalse(PhaseMachine.cleanupNeeded(cleaned));
+        PostgresUpgradeStatus done = status(step(Phase.Replicating, StepState.Succeeded), step(Phase.Cutover, StepState.Succeeded));
+        done.setPhase(Phase.Succeeded);
+        assertFalse(PhaseMachine.cleanupNeeded(done), "after success the source stays frozen on purpose");
+        PostgresUpgradeStatus dump = status(step(Phase.Restoring, StepState.Running));
+        dump.setPhase(Phase.Restoring);
+        assertFalse(PhaseMachine.cleanupNeeded(dump), "a dump strategy replicates nothing");
+    }
+
+    private static StepStatus named(String name, Phase phase) {
+        StepStatus s = step(phase, StepState.Succeeded);
+        s.setName(name);
+        return s;
     }
 
     @ParameterizedTest

@@ -407,7 +407,9 @@ class ExamplesTest {
 
     /** Phases in which the spec may change: before ScalingDown (nothing touched yet) and after a failure. */
     private static boolean specMayChange(Phase phase) {
-        return phase.ordinal() < Phase.ScalingDown.ordinal() || phase == Phase.Failed || phase == Phase.RolledBack;
+        // Replicating and CatchingUp are the online strategy's: replication objects exist from there on
+        return (phase.ordinal() < Phase.ScalingDown.ordinal() && phase != Phase.Replicating && phase != Phase.CatchingUp)
+                || phase == Phase.Failed || phase == Phase.RolledBack;
     }
 
     @ParameterizedTest(name = "old phase {0}")

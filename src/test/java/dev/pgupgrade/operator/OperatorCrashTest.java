@@ -12,6 +12,8 @@ import dev.pgupgrade.api.StepStatus;
 import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LocalKubelet;
+import dev.pgupgrade.testing.LogicalFixtures;
+import dev.pgupgrade.testing.WriteLoad;
 import dev.pgupgrade.testing.MockCluster;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Upgrades;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -147,6 +150,49 @@ class OperatorCrashTest {
             assertEquals(source.url("postgres"), OperatorEndToEndTest.secretValue(client, KubernetesServices.backupSecretName(done), "shop-app.DATABASE_URL"),
                     "the backup holds the app's original URL, not the target's a second pass would have copied");
             assertEquals("", before.without("role passwords", "postgres ").diff(ClusterSnapshot.of(target).without("role passwords", "postgres ")));
+        }
+    }
+
+    /**
+     * The online strategy, an app writing the whole time: the operator dies as each online phase records
+     * and ends. No step runs twice (one slot per database, one copy), and no acknowledged write is lost.
+     */
+    @Test
+    void logicalWithAnAppWritingSurvivesACrashInEveryPhase() throws Exception {
+        try (PostgresServer source = PostgresServer.start("15", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).start()) {
+            KubernetesClient client = cluster.client();
+            LogicalFixtures.dataset(source);
+            OperatorEndToEndTest.secret(client, "source-db", "url", source.url("postgres"));
+            OperatorEndToEndTest.secret(client, "target-db", "url", target.url("postgres"));
+            OperatorEndToEndTest.secret(client, "shop-app", "DATABASE_URL", source.url("shop"));
+            OperatorEndToEndTest.deployment(client, "shop-api", 2);
+            PostgresUpgrade upgrade = Upgrades.direct("17", null);
+            upgrade.getMetadata().setName("crashy");
+            upgrade.getMetadata().setNamespace(NS);
+            upgrade.getSpec().setServices(List.of(OperatorEndToEndTest.service("shop-api")));
+            TransferSpec transfer = new TransferSpec();
+            transfer.setStrategy(TransferSpec.Strategy.LOGICAL);
+            upgrade.getSpec().setTransfer(transfer);
+
+            Map.Entry<PostgresUpgrade, List<String>> end;
+            List<Long> acknowledged;
+            try (WriteLoad load = new WriteLoad(source::connect, "shop", 20).start()) {
+                end = runWithCrashes(cluster, upgrade);
+                acknowledged = load.acknowledged();
+            }
+            PostgresUpgrade done = end.getKey();
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
+            for (Phase phase : List.of(Phase.Validating, Phase.Replicating, Phase.Verifying, Phase.CatchingUp, Phase.ScalingDown, Phase.Cutover,
+                    Phase.Repointing)) {
+                assertTrue(end.getValue().contains(phase + ":end"), "crashed as " + phase + " ended: " + end.getValue());
+            }
+            assertNoJobTwice(client, kubelet, done);
+            Set<Long> onTarget = new HashSet<>(LogicalFixtures.longs(target, "shop", "select id from load_events"));
+            assertEquals(List.of(), acknowledged.stream().filter(id -> !onTarget.contains(id)).toList(), "acknowledged writes lost");
+            assertEquals(2, client.apps().deployments().inNamespace(NS).withName("shop-api").get().getSpec().getReplicas());
+            LogicalFixtures.assertNoReplicationLeft(source, target);
         }
     }
 

@@ -232,6 +232,8 @@ public final class LocalKubelet implements AutoCloseable {
             }
             finish(job, ran.exitCode(), message);
         } catch (Exception e) {
+            // what a container runtime would say when it cannot start the container: said, not swallowed
+            System.err.println("LocalKubelet: job " + job.getMetadata().getName() + " could not run: " + e);
             finish(job, 128, "");
         }
     }

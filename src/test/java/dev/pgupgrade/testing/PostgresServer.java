@@ -35,6 +35,11 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     public static PostgresServer start(String major) {
+        return start(major, List.of());
+    }
+
+    /** A server with more settings ("wal_level=logical"), given to postgres -c at start. */
+    public static PostgresServer start(String major, List<String> settings) {
         Path bin = binDir(major);
         try {
             Path dir = Files.createTempDirectory("pgupgrade-test-pg" + major + "-");
@@ -44,8 +49,10 @@ public final class PostgresServer implements AutoCloseable {
             Files.writeString(pwfile, password + "\n");
             int port = freePort();
             Path data = dir.resolve("cluster");
-            run(List.of("bash", Project.root().resolve("scripts/pg-cluster.sh").toString(), "start", bin.toString(),
-                    data.toString(), Integer.toString(port), pwfile.toString()));
+            List<String> command = new java.util.ArrayList<>(List.of("bash", Project.root().resolve("scripts/pg-cluster.sh").toString(), "start",
+                    bin.toString(), data.toString(), Integer.toString(port), pwfile.toString()));
+            command.addAll(settings);
+            run(command);
             Files.delete(pwfile);
             return new PostgresServer(major, dir, port, password);
         } catch (IOException e) {

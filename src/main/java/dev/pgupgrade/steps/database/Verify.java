@@ -1,6 +1,7 @@
 package dev.pgupgrade.steps.database;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
@@ -26,6 +27,11 @@ public final class Verify implements StepKind<Verify.Result> {
     public static final String MAX_CHECKSUM_MB = "VERIFY_MAX_CHECKSUM_MB";
     public static final String PARALLELISM = "VERIFY_PARALLELISM";
     public static final String STATEMENT_TIMEOUT_SECONDS = "VERIFY_STATEMENT_TIMEOUT_SECONDS";
+    /** both; or target, comparing with the source's answers stored by the logical strategy's copy. */
+    public static final String SIDES = "VERIFY_SIDES";
+    /** Where those answers are, under WORK_DIR. */
+    public static final String FACTS_DIR = "VERIFY_FACTS_DIR";
+    public static final String STORED_SOURCE_FACTS = "logical/source-facts";
 
     /** spec.verification with its defaults. */
     public record Inputs(VerificationSpec.Mode mode, int maxChecksumMb, int parallelism, int statementTimeoutSeconds) {
@@ -37,7 +43,7 @@ public final class Verify implements StepKind<Verify.Result> {
                             : v.getStatementTimeoutSeconds());
         }
 
-        Map<String, EnvValue> env() {
+        public Map<String, EnvValue> env() {
             return new Env().put(MODE, mode.wireName()).put(MAX_CHECKSUM_MB, maxChecksumMb).put(PARALLELISM, parallelism)
                     .put(STATEMENT_TIMEOUT_SECONDS, statementTimeoutSeconds).build();
         }
@@ -51,9 +57,17 @@ public final class Verify implements StepKind<Verify.Result> {
     private Verify() {
     }
 
-    /** Needs both servers' connections. */
+    /**
+     * Needs both servers' connections. Strategy logical: the target, still at the copy's starting point
+     * (its subscriptions are disabled), is compared with the source's answers read at that very point
+     * during Replicating, while the source itself has moved on.
+     */
     public static StepSpec step(PostgresUpgrade upgrade) {
-        return Steps.of(upgrade, Phase.Verifying, KIND, Inputs.of(upgrade.getSpec().getVerification()).env(), true);
+        Map<String, EnvValue> env = new Env().putAll(Inputs.of(upgrade.getSpec().getVerification()).env())
+                .putAll(LogicalSpec.isLogical(upgrade.getSpec()) ? Map.of(SIDES, EnvValue.of("target"), FACTS_DIR, EnvValue.of(STORED_SOURCE_FACTS))
+                        : Map.of(SIDES, EnvValue.of("both")))
+                .build();
+        return Steps.of(upgrade, Phase.Verifying, KIND, env, true);
     }
 
     @Override

@@ -7,7 +7,9 @@
 # the archive's data section (sequence values, large objects, extension configuration rows) and its
 # post-data (indexes, constraints, triggers, materialized view contents) with pg_restore -j. Globals
 # and error classification as in the other strategies.
-# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM.
+# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM;
+#      PIPELINE_SNAPSHOTS, set only by logical-copy.sh: a directory with, per database (file named by
+#      the md5 key of its name, ".snapshot"), the exported snapshot every read of it must use.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 
@@ -46,6 +48,23 @@ db_env() {
   return 0
 }
 
+# at_snapshot DB: the psql options that open a transaction at database DB's exported snapshot, when
+# there is one (the logical strategy): every read of it then sees the slot's starting point.
+at_snapshot() {
+  local file snapshot
+  [[ -n ${PIPELINE_SNAPSHOTS:-} ]] || return 0
+  file=$PIPELINE_SNAPSHOTS/$(printf %s "$1" | md5sum | cut -c1-16).snapshot
+  [[ -f $file ]] || return 0
+  snapshot=$(cat "$file")
+  printf '%s\0' -c "begin isolation level repeatable read read only" -c "set transaction snapshot '$snapshot'"
+}
+snapshot_of() {
+  [[ -n ${PIPELINE_SNAPSHOTS:-} ]] || return 0
+  local file; file=$PIPELINE_SNAPSHOTS/$(printf %s "$1" | md5sum | cut -c1-16).snapshot
+  [[ -f $file ]] && printf -- '--snapshot=%s' "$(cat "$file")"
+  return 0
+}
+
 # The tables to copy, with how (pipeline-tables.sql: binary or text, the column list).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -66,7 +85,10 @@ prepare_database() {
   encoding=$( (src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "show server_encoding") 2> "$d.prepare.err" ) \
     || { failed "cannot read the encoding of database $(shown "$db") on the source"; return 1; }
   echo "$encoding" > "$dir/encoding.$(printf %s "$db" | md5sum | cut -c1-16)"
-  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
+  local snap=() dump_snapshot
+  mapfile -t -d '' snap < <(at_snapshot "$db")
+  dump_snapshot=$(snapshot_of "$db")
+  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
     || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
   # every table's rows are left out of the archive (as pg_dump patterns: quoted, so they match exactly)
   local excluded=() bytes=0 count=0
@@ -74,7 +96,7 @@ prepare_database() {
     excluded+=("--exclude-table-data=$table"); bytes=$((bytes + size)); count=$((count + 1))
   done < "$d.sized"
   echo "$bytes" > "$d.bytes"; echo "$count" > "$d.count"
-  ( src "$db"; pg_dump --quote-all-identifiers -Fc --create "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
+  ( src "$db"; pg_dump --quote-all-identifiers -Fc --create ${dump_snapshot:+"$dump_snapshot"} "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
     || { echo "pg_dump of database $(shown "$db") failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")" > "$d.prepare.err"; return 1; }
   table_toc "$db" "$d.sized" "$d.archive" 2> "$d.prepare.err" \
     || { failed "cannot list the indexes of database $(shown "$db") on the source"; return 1; }
@@ -88,7 +110,8 @@ prepare_database() {
 # TRUNCATE + COPY FREEZE in one transaction writes the rows frozen, so nothing rewrites those pages
 # later to set hint bits (Verifying and ANALYZE read them right after).
 copy_worker() {
-  local db=$1 d=$2 oid table size format columns n=0 out in list
+  local db=$1 d=$2 oid table size format columns n=0 out in list snap=()
+  mapfile -t -d '' snap < <(at_snapshot "$db")
   while read_table; do
     n=$((n + 1))
     mkdir "$d.claim$n" 2>/dev/null || continue
@@ -97,7 +120,7 @@ copy_worker() {
     list=; [[ -n $columns ]] && list=" ($columns)"   # a table without columns has rows all the same
     out="COPY $table$list TO STDOUT" in="COPY $table$list FROM STDIN"
     if [[ $format == binary ]]; then out+=" (FORMAT binary)"; in+=" (FORMAT binary, FREEZE)"; else in+=" (FREEZE)"; fi
-    ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "$out" ) 2>> "$d.copy.log" \
+    ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 "${snap[@]}" -c "$out" ) 2>> "$d.copy.log" \
       | ( tgt "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" -c "COMMIT" ) 2>> "$d.copy.log" \
       || printf 'ERROR:  table %s could not be copied\n' "$(escaped "$table")" >> "$d.copy.log"
     echo copied >> "$dir/copied.txt"

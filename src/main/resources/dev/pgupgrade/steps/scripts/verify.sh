@@ -8,7 +8,11 @@
 # Names are data here: they reach psql only through quoted identifiers and connection strings, and
 # awk only as input, never as program text.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE; VERIFY_MODE (counts|checksums),
-#      VERIFY_MAX_CHECKSUM_MB, VERIFY_PARALLELISM, VERIFY_STATEMENT_TIMEOUT_SECONDS.
+#      VERIFY_MAX_CHECKSUM_MB, VERIFY_PARALLELISM, VERIFY_STATEMENT_TIMEOUT_SECONDS;
+#      VERIFY_SIDES: both (the usual), or the two halves of the logical strategy's comparison at the
+#      slots' starting point: "source" (run by logical-copy.sh) stores the source's answers in
+#      VERIFY_FACTS_DIR, each database read at its snapshot in VERIFY_SNAPSHOTS (see pipeline.sh);
+#      "target" (Verifying) asks the target the stored questions and compares with the stored answers.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +21,14 @@ max_bytes=$(( ${VERIFY_MAX_CHECKSUM_MB:?} * 1024 * 1024 ))
 parallel=${VERIFY_PARALLELISM:?}
 timeout_ms=$(( ${VERIFY_STATEMENT_TIMEOUT_SECONDS:?} * 1000 ))
 [[ $mode == counts || $mode == checksums ]] || die "VERIFY_MODE must be counts or checksums"
+sides=${VERIFY_SIDES:?}
+case $sides in
+  both) ;;
+  source|target) facts=${VERIFY_FACTS_DIR:?}; [[ $facts == /* ]] || facts=$WORK_DIR/$facts; [[ $sides == target ]] || mkdir -p "$facts" ;;
+  *) die "VERIFY_SIDES must be both, source or target" ;;
+esac
+# stored DB: where the stored answers about database DB are (sides source and target)
+stored() { printf '%s/%s' "$facts" "$(printf %s "$1" | md5sum | cut -c1-16)"; }
 
 # Text forms that do not depend on session defaults, so equal rows print equally on both sides.
 # Floats: when both sides are 12 or newer, extra_float_digits=1 prints the shortest text that reads
@@ -41,6 +53,11 @@ on() {
   local url=$SOURCE_URL what="the source server" target=()
   [[ $side == target ]] && { url=$TARGET_URL; what="the target server"; }
   [[ -n $db ]] && target=(-d "$(conninfo_dbname "$db")")
+  # the source at the database's exported snapshot, when there is one (sides=source)
+  if [[ $side == source && -n $db && -n ${VERIFY_SNAPSHOTS:-} ]]; then
+    local file; file=$VERIFY_SNAPSHOTS/$(printf %s "$db" | md5sum | cut -c1-16).snapshot
+    [[ -f $file ]] && target+=(-c "begin isolation level repeatable read read only" -c "set transaction snapshot '$(cat "$file")'")
+  fi
   ( use_url "$url" "$what"; psql -X -q -A -t "${target[@]}" "$@" ) > "$out" 2> "$err"
 }
 
@@ -81,6 +98,7 @@ errors_of() {
 
 started=$(date +%s%N)
 : > "$dir/mismatches.txt"; : > "$dir/summaries.txt"; : > "$dir/notes.txt"
+if [[ $sides != source ]]; then
 stage "comparing roles, memberships and databases"
 on source "" "$dir/cluster.source" "$dir/cluster.source.err" -v ON_ERROR_STOP=1 -v target_user="$target_user" -f "$here/verify-cluster.sql" &
 source_pid=$!
@@ -89,11 +107,18 @@ target_pid=$!
 wait "$source_pid" || die "cannot read the source's roles and databases: $(errors_of source "" "$dir/cluster.source.err" | head -n 1)"
 wait "$target_pid" || die "cannot read the target's roles and databases: $(errors_of target "" "$dir/cluster.target.err" | head -n 1)"
 compare "" "$dir/cluster.source" "$dir/cluster.target"
+fi
 
 # the databases to compare one by one: every one of the source that can be entered and that the
 # target has (one it lacks is already a mismatch above); names NUL-separated, as they may hold newlines
-databases_z "$SOURCE_URL" "the source server" "not datistemplate and datallowconn" > "$dir/databases.source"
-databases_z "$TARGET_URL" "the target server" "not datistemplate" > "$dir/databases.target"
+if [[ $sides == target ]]; then
+  cp "$facts/databases" "$dir/databases.source" 2>/dev/null || die "the source's stored answers are missing (${facts##*/}): the copy must run again"
+else
+  databases_z "$SOURCE_URL" "the source server" "not datistemplate and datallowconn" > "$dir/databases.source"
+fi
+[[ $sides == source ]] && cp "$dir/databases.source" "$facts/databases"
+if [[ $sides == source ]]; then cp "$dir/databases.source" "$dir/databases.target"; else
+databases_z "$TARGET_URL" "the target server" "not datistemplate" > "$dir/databases.target"; fi
 declare -A on_target=()
 while IFS= read -r -d '' db; do on_target[$db]=1; done < "$dir/databases.target"
 
@@ -104,9 +129,17 @@ while IFS= read -r -d '' db; do
   d=$dir/db$databases
   label="$(escaped "$db"): "
   stage "comparing database $(escaped "$db")"
-  on source "$db" "$d.inventory.source" "$d.inventory.source.err" -f "$here/verify-inventory.sql" &
-  on target "$db" "$d.inventory.target" "$d.inventory.target.err" -f "$here/verify-inventory.sql" &
-  on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql" &
+  if [[ $sides == target ]]; then
+    s=$(stored "$db")
+    if ! cp "$s.inventory" "$d.inventory.source" || ! cp "$s.queries" "$d.queries"; then
+      die "the source's stored answers about database $(escaped "$db") are missing"
+    fi
+    : > "$d.inventory.source.err"; : > "$d.queries.err"
+  else
+    on source "$db" "$d.inventory.source" "$d.inventory.source.err" -f "$here/verify-inventory.sql" &
+    on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql" &
+  fi
+  [[ $sides == source ]] || on target "$db" "$d.inventory.target" "$d.inventory.target.err" -f "$here/verify-inventory.sql" &
   wait
   [[ -s $d.queries.err ]] && die "cannot list the tables of database $(escaped "$db") on the source: $(errors_of source "" "$d.queries.err" | head -n 1)"
   # the data questions, PARALLELISM sessions per side (largest tables first, dealt round-robin)
@@ -117,17 +150,38 @@ while IFS= read -r -d '' db; do
     i=$((i + 1))
   done < "$d.queries"
   for ((i = 0; i < parallel; i++)); do
-    on source "$db" "$d.part$i.source" "$d.part$i.source.err" -f "$d.part$i.sql" &
-    on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" &
+    [[ $sides == target ]] || on source "$db" "$d.part$i.source" "$d.part$i.source.err" -f "$d.part$i.sql" &
+    [[ $sides == source ]] || on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" &
   done
   wait
-  cat "$d.inventory.source" "$d".part*.source | grep . | sort > "$d.source" || true
-  cat "$d.inventory.target" "$d".part*.target | grep . | sort > "$d.target" || true
+  if [[ $sides == target ]]; then
+    cp "$s.facts" "$d.source" || die "the source's stored answers about database $(escaped "$db") are missing"
+  else
+    cat "$d.inventory.source" "$d".part*.source | grep . | sort > "$d.source" || true
+  fi
+  [[ $sides == source ]] || { cat "$d.inventory.target" "$d".part*.target | grep . | sort > "$d.target" || true; }
   source_errors=$(errors_of source "" "$d".*.source.err | head -n 1)
   [[ -z $source_errors ]] || die "could not read database $(escaped "$db") on the source: $source_errors"
+  if [[ $sides == source ]]; then
+    # stored: the questions, the answers, and every materialized view's query's answer (the recheck
+    # below cannot ask the source later: by then it has moved on)
+    s=$(stored "$db")
+    cp "$d.queries" "$s.queries"; cp "$d.inventory.source" "$s.inventory"; cp "$d.source" "$s.facts"
+    : > "$s.refreshed"
+    on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql"
+    if [[ -s $d.recheck ]]; then
+      echo 'set search_path = pg_catalog;' > "$d.recheck.sql"
+      while IFS= read -r -d '' query; do printf '%s\n' "$query" >> "$d.recheck.sql"; done < "$d.recheck"
+      on source "$db" "$s.refreshed" "$d.refreshed.err" -f "$d.recheck.sql"
+    fi
+    n_tables=$(grep -c '^rows'$'\t' "$d.source" || true); tables=$((tables + n_tables))
+    continue
+  fi
   # a materialized view whose rows differ: what its query returns on the source now (see compare)
   refreshed=/dev/null
-  if grep -q '^rows'$'\t' "$d.source" && awk -F'\t' 'FILENAME == ARGV[1] { s[$1 FS $2] = $3; next } $1 == "rows" && s[$1 FS $2] != $3 { found = 1 } END { exit !found }' "$d.source" "$d.target"; then
+  if [[ $sides == target ]]; then
+    refreshed=$s.refreshed
+  elif grep -q '^rows'$'\t' "$d.source" && awk -F'\t' 'FILENAME == ARGV[1] { s[$1 FS $2] = $3; next } $1 == "rows" && s[$1 FS $2] != $3 { found = 1 } END { exit !found }' "$d.source" "$d.target"; then
     on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql"
     if [[ -s $d.recheck ]]; then
       echo 'set search_path = pg_catalog;' > "$d.recheck.sql"
@@ -135,6 +189,12 @@ while IFS= read -r -d '' db; do
       on source "$db" "$d.refreshed" "$d.refreshed.err" -f "$d.recheck.sql"
       refreshed=$d.refreshed
     fi
+  fi
+  if [[ $sides == target ]]; then
+    # A sequence is not transactional: no snapshot shows its value at the slots' starting point, and
+    # replication does not carry it. The cutover sets every one from the frozen source instead.
+    grep -v '^sequence'$'\t' "$d.source" > "$d.source.x" || true; mv "$d.source.x" "$d.source"
+    grep -v '^sequence'$'\t' "$d.target" > "$d.target.x" || true; mv "$d.target.x" "$d.target"
   fi
   before=$(wc -l < "$dir/mismatches.txt")
   compare "$label" "$d.source" "$d.target" "$refreshed"

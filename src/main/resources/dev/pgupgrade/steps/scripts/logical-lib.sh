@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Helpers of the logical strategy's steps (sourced after lib.sh). Our replication objects carry
+# LOGICAL_NAME, deterministic per upgrade ("pgupgrade_" and 8 hex digits, set by Java): the
+# publication in every source database is LOGICAL_NAME, the slot of a source database and its
+# subscription on the target are LOGICAL_NAME_<the source database's OID>. Only [a-z0-9_]: they may
+# be spliced into SQL. Database names are data: they reach libpq as PGDATABASE, never as SQL text.
+: "${LOGICAL_NAME:?}"
+[[ $LOGICAL_NAME =~ ^pgupgrade_[0-9a-f]{8}$ ]] || die "internal: LOGICAL_NAME must be pgupgrade_ and 8 hex digits"
+LOGICAL_DIR=$WORK_DIR/logical
+mkdir -p "$LOGICAL_DIR"
+
+# key NAME: a file-name-safe key of a database name
+key() { printf %s "$1" | md5sum | cut -c1-16; }
+
+# on_source DB psql-args... / on_target DB psql-args...: one psql session in database DB (empty:
+# template1 on the source, where questions about the whole cluster go: the cutover freezes every
+# other database, the URL's included; the URL's on the target)
+on_source() { local db=${1:-template1}; shift; ( session_at "$SOURCE_URL" "the source server" "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 "$@" ); }
+on_target() { local db=$1; shift; ( session_at "$TARGET_URL" "the target server" "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 "$@" ); }
+# session_at URL WHAT DB: the environment of a session in database DB (empty: the URL's), for a subshell
+session_at() { use_url "$1" "$2"; [[ -z $3 ]] || export PGDATABASE=$3; }
+
+# first_error FILE: psql's first error line, without the psql: prefix (never a URL or a password:
+# statements carrying one are sent with VERBOSITY terse, which prints no statement text)
+first_error() { grep -v '^[[:space:]]*$' "$1" | grep -m1 -E 'ERROR|FATAL|error' | sed -E 's/^psql:[^ ]* //; s/^(error: )//' || true; }
+
+# source_databases FILE: "oid NUL name NUL" pairs of every source database logical replication covers
+source_databases() {
+  on_source "" -z -0 -c "select oid, datname from pg_database where not datistemplate and datallowconn order by datname" > "$1" 2> "$1.err" \
+    || die "cannot list the databases of the source: $(first_error "$1.err")"
+}
+
+# conninfo_value VALUE: VALUE as a quoted libpq conninfo value
+conninfo_value() { local v=${1//\\/\\\\}; printf "'%s'" "${v//\'/\\\'}"; }
+
+# source_conninfo DB: how the target's subscription reaches database DB of the source: the source
+# URL's host, port, user, password and sslmode (certificate paths are files of this step, not of the
+# target server, so they are not carried).
+source_conninfo() {
+  ( use_url "$SOURCE_URL" "the source server"
+    [[ -n ${PGHOST:-} ]] && printf 'host=%s ' "$(conninfo_value "$PGHOST")"
+    [[ -n ${PGPORT:-} ]] && printf 'port=%s ' "$(conninfo_value "$PGPORT")"
+    [[ -n ${PGUSER:-} ]] && printf 'user=%s ' "$(conninfo_value "$PGUSER")"
+    [[ -n ${PGPASSWORD:-} ]] && printf 'password=%s ' "$(conninfo_value "$PGPASSWORD")"
+    [[ -n ${PGSSLMODE:-} ]] && printf 'sslmode=%s ' "$(conninfo_value "$PGSSLMODE")"
+    printf 'dbname=%s' "$(conninfo_value "$1")" )
+}
+
+# drop_subscriptions: every subscription of ours on the target, in whichever database it is. Its
+# slot is detached first (the source may be frozen, or gone): drop_slots removes the slots.
+drop_subscriptions() {
+  local list=$LOGICAL_DIR/subscriptions db sub
+  on_target "" -z -0 -c "select d.datname, s.subname from pg_subscription s join pg_database d on d.oid = s.subdbid
+      where s.subname like '${LOGICAL_NAME}\_%'" > "$list" 2> "$list.err" \
+    || die "cannot list the target's subscriptions: $(first_error "$list.err")"
+  while IFS= read -r -d '' db && IFS= read -r -d '' sub; do
+    [[ $sub =~ ^${LOGICAL_NAME}_[0-9]+$ ]] || continue
+    on_target "$db" -c "alter subscription \"$sub\" disable" -c "alter subscription \"$sub\" set (slot_name = none)" \
+      -c "drop subscription \"$sub\"" >/dev/null 2> "$list.err" \
+      || die "cannot drop subscription $sub on the target: $(first_error "$list.err")"
+    echo "subscription $sub" >> "$LOGICAL_DIR/removed"
+  done < "$list"
+}
+
+# drop_slots: every replication slot of ours on the source; a walsender still using one is ended first
+drop_slots() {
+  local out=$LOGICAL_DIR/slots i
+  for ((i = 0; i < 50; i++)); do
+    on_source "" -c "select pg_terminate_backend(active_pid) from pg_replication_slots
+        where slot_name like '${LOGICAL_NAME}\_%' and active_pid is not null" >/dev/null 2> "$out.err" \
+      || die "cannot end the walsenders of our slots on the source: $(first_error "$out.err")"
+    on_source "" -c "select slot_name from pg_replication_slots where slot_name like '${LOGICAL_NAME}\_%' and not active" > "$out" 2> "$out.err" \
+      || die "cannot list the source's replication slots: $(first_error "$out.err")"
+    local slot
+    while IFS= read -r slot; do
+      [[ $slot =~ ^${LOGICAL_NAME}_[0-9]+$ ]] || continue
+      if on_source "" -c "select pg_drop_replication_slot('$slot')" >/dev/null 2>> "$out.err"; then
+        echo "slot $slot" >> "$LOGICAL_DIR/removed"
+      fi
+    done < "$out"
+    [[ $(on_source "" -c "select count(*) from pg_replication_slots where slot_name like '${LOGICAL_NAME}\_%'" 2>/dev/null) == 0 ]] && return 0
+    sleep 0.2
+  done
+  die "replication slots of ours are still in use on the source after 10 s: $(first_error "$out.err")"
+}
+
+# drop_publications: the publication of ours in every source database that accepts connections
+drop_publications() {
+  local list=$LOGICAL_DIR/publication-dbs db
+  source_databases "$list"
+  while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
+    if [[ $(on_source "$db" -c "select count(*) from pg_publication where pubname = '${LOGICAL_NAME}'" 2> "$list.err") != 0 ]]; then
+      on_source "$db" -c "drop publication if exists \"${LOGICAL_NAME}\"" >/dev/null 2> "$list.err" \
+        || die "cannot drop publication ${LOGICAL_NAME} in database $(shown "$db") of the source: $(first_error "$list.err")"
+      echo "publication ${LOGICAL_NAME} in $(escaped "$db")" >> "$LOGICAL_DIR/removed"
+    fi
+  done < "$list"
+}
+
+# identity_oids DB: the "{oid,...}" of the tables of database DB given REPLICA IDENTITY FULL by the copy
+# (spec.logical.allowReplicaIdentityFull), "{}" when none
+identity_oids() {
+  local file; file=$LOGICAL_DIR/identity.$(key "$1")
+  if [[ -s $file ]]; then printf '{%s}' "$(paste -sd, "$file")"; else printf '{}'; fi
+}
+
+# restore_identities: REPLICA IDENTITY DEFAULT back on the tables the copy set FULL, in every source
+# database that accepts connections
+restore_identities() {
+  local list=$LOGICAL_DIR/identity-dbs db
+  source_databases "$list"
+  while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
+    [[ -s $LOGICAL_DIR/identity.$(key "$db") ]] || continue
+    on_source "$db" -v identity=default -v oids="$(identity_oids "$db")" -f "$(dirname "${BASH_SOURCE[0]}")/logical-identity.sql" \
+      > /dev/null 2> "$list.err" || die "cannot restore the replica identity of tables in database $(shown "$db"): $(first_error "$list.err")"
+    echo "replica identity restored in $(escaped "$db")" >> "$LOGICAL_DIR/removed"
+    rm -f "$LOGICAL_DIR/identity.$(key "$db")"
+  done < "$list"
+}
+
+# unfreeze: lets connections into every source database the cutover froze (listed, NUL-separated, in
+# LOGICAL_DIR/frozen before it froze it) and that is still frozen
+unfreeze() {
+  local db
+  [[ -f $LOGICAL_DIR/frozen ]] || return 0
+  while IFS= read -r -d '' db; do
+    ( session_at "$SOURCE_URL" "the source server" template1
+      psql -X -q -A -t -v ON_ERROR_STOP=1 -v db="$db" <<'SQL'
+select format('alter database %I allow_connections true', datname) from pg_database where datname = :'db' and not datallowconn \gexec
+SQL
+    ) > /dev/null 2> "$LOGICAL_DIR/unfreeze.err" || die "cannot let connections into database $(shown "$db") of the source again: $(first_error "$LOGICAL_DIR/unfreeze.err")"
+    echo "unfroze $(escaped "$db")" >> "$LOGICAL_DIR/removed"
+  done < "$LOGICAL_DIR/frozen"
+  rm -f "$LOGICAL_DIR/frozen"
+}

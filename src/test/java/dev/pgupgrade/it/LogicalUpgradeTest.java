@@ -1,0 +1,151 @@
+package dev.pgupgrade.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pgupgrade.testing.ClusterSnapshot;
+import dev.pgupgrade.testing.LogicalFixtures;
+import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.UpgradeWorkspace;
+import dev.pgupgrade.testing.WriteLoad;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The online strategy through {@code pgupgrade run}, real servers, real scripts, with an app writing
+ * to the source the whole time: the target must hold every acknowledged write and sequences at least
+ * the source's, and neither server may keep a publication, slot or subscription of ours.
+ */
+class LogicalUpgradeTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "PostgreSQL {0} -> {1}, online, writes flowing")
+    @CsvSource({"13, 17", "15, 18"})
+    void onlineUpgradeKeepsEveryAcknowledgedWrite(String sourceMajor, String targetMajor) throws Exception {
+        try (PostgresServer source = PostgresServer.start(sourceMajor, LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start(targetMajor)) {
+            LogicalFixtures.dataset(source);
+            UpgradeWorkspace ws = workspace(source, target, targetMajor, "");
+            UpgradeWorkspace.Result run;
+            List<Long> acknowledged;
+            try (WriteLoad load = new WriteLoad(source::connect, "shop", 20).start()) {
+                Thread.sleep(500);
+                run = ws.run(targetMajor);
+                acknowledged = load.acknowledged();
+                assertFalse(load.running(), "the writer was let in after the cutover: " + load.stoppedBecause());
+            }
+            assertEquals(0, run.exitCode(), run::toString);
+            JsonNode status = run.resource().path("status");
+            assertEquals(List.of("Validating", "Validating", "SchemaCheck", "Replicating", "Verifying", "CatchingUp", "ScalingDown", "Cutover",
+                    "Repointing", "ScalingUp", "Analyzing"), DirectUpgradeTest.phases(status), status::toString);
+            assertTrue(DirectUpgradeTest.step(status, "Verifying").path("message").asText().startsWith("target matches the source"),
+                    status::toString);
+            assertTrue(acknowledged.size() > 20, "the writer wrote during the upgrade: " + acknowledged.size());
+
+            // the source stays frozen; opened again, it equals the target in every row, object and sequence
+            assertEquals(0, source.queryInt("template1", "select count(*) from pg_database where datname = 'shop' and datallowconn"));
+            LogicalFixtures.unfreeze(source);
+            String diff = ClusterSnapshot.of(source).without("role passwords", "postgres ")
+                    .diff(ClusterSnapshot.of(target).without("role passwords", "postgres "));
+            assertEquals("", diff, "source and target differ after the cutover");
+
+            // every acknowledged insert is on the target, and the target's sequence is past all of them
+            Set<Long> onTarget = new HashSet<>(LogicalFixtures.longs(target, "shop", "select id from load_events"));
+            List<Long> missing = acknowledged.stream().filter(id -> !onTarget.contains(id)).toList();
+            assertEquals(List.of(), missing, "acknowledged writes missing on the target");
+            long next = LogicalFixtures.longs(target, "shop", "select nextval('load_events_id_seq')").get(0);
+            assertTrue(next > acknowledged.get(acknowledged.size() - 1), "the target's sequence would hand out an id already used: " + next);
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+            for (String text : List.of(run.stdout(), run.stderr(), Files.readString(ws.stateFile()))) {
+                assertFalse(text.contains(source.password()) || text.contains(target.password()), "a password leaked");
+            }
+        }
+    }
+
+    @Test
+    void refusesWhatReplicationCannotCarryAndTouchesNothing() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13"); PostgresServer target = PostgresServer.start("17")) {
+            source.execute("postgres", "create table \"no key|here\" (a int, b text)", "insert into \"no key|here\" values (1, 'x')");
+            UpgradeWorkspace.Result run = workspace(source, target, "17", "").run("17");
+            assertEquals(1, run.exitCode(), run::toString);
+            JsonNode status = run.resource().path("status");
+            assertEquals("Validating", status.path("failedPhase").asText(), status::toString);
+            String message = status.path("message").asText();
+            assertTrue(message.contains("wal_level is replica, not logical") && message.contains("restart"), message);
+            assertTrue(message.contains("\"no key|here\"") && message.contains("primary key"), message);
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+            assertEquals(0, target.queryInt("postgres", "select count(*) from pg_database where datname not in ('postgres', 'template0', 'template1')"));
+        }
+    }
+
+    /**
+     * Allowed explicitly, a table without a key is replicated with REPLICA IDENTITY FULL: its UPDATEs
+     * and DELETEs while replicating reach the target, and the source gets its own identity back.
+     */
+    @Test
+    void aKeylessTableIsCarriedWithFullIdentityWhenAllowed() throws Exception {
+        try (PostgresServer source = PostgresServer.start("13", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17")) {
+            LogicalFixtures.dataset(source);
+            source.execute("shop", "create table \"no key|here\" (a int, b text)",
+                    "insert into \"no key|here\" select g, 'row ' || g from generate_series(1, 200) g");
+            UpgradeWorkspace ws = workspace(source, target, "17", "  approval: {required: true}\n")
+                    .directManifest("online", "17", "  transfer: {strategy: logical}\n  logical: {catchUpTimeoutSeconds: 20, allowReplicaIdentityFull: true}\n"
+                            + "  approval: {required: true}\n");
+            UpgradeWorkspace.Result waiting = ws.run("17");
+            assertEquals(6, waiting.exitCode(), waiting::toString);
+            assertEquals(1, source.queryInt("shop", "select count(*) from pg_class where relname = 'no key|here' and relreplident = 'f'"));
+            // what the apps do meanwhile reaches the target, keyless or not
+            source.execute("shop", "update \"no key|here\" set b = 'changed' where a <= 50", "delete from \"no key|here\" where a > 150");
+
+            UpgradeWorkspace.Result run = ws.run("17", "--approve");
+            assertEquals(0, run.exitCode(), run::toString);
+            assertEquals(50, target.queryInt("shop", "select count(*) from \"no key|here\" where b = 'changed'"));
+            assertEquals(150, target.queryInt("shop", "select count(*) from \"no key|here\""));
+            LogicalFixtures.unfreeze(source);
+            assertEquals(1, source.queryInt("shop", "select count(*) from pg_class where relname = 'no key|here' and relreplident = 'd'"),
+                    "the source's replica identity is set back");
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+        }
+    }
+
+    /** DDL on the source while replicating is not replicated: the cutover sees it, refuses, and rolls everything back. */
+    @Test
+    void ddlDuringReplicationIsRefusedAtCutoverAndRolledBack() throws Exception {
+        try (PostgresServer source = PostgresServer.start("14", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17")) {
+            LogicalFixtures.dataset(source);
+            UpgradeWorkspace ws = workspace(source, target, "17", "  approval: {required: true}\n");
+            UpgradeWorkspace.Result waiting = ws.run("17");
+            assertEquals(6, waiting.exitCode(), waiting::toString);
+            assertEquals("AwaitingApproval", waiting.phase(), waiting::toString);
+            assertEquals(3, source.queryInt("postgres", "select count(*) from pg_replication_slots where slot_name like 'pgupgrade\\_%'"),
+                    "one slot per database while replicating");
+            source.execute("shop", "create table added_later (id int primary key)");
+
+            UpgradeWorkspace.Result run = ws.run("17", "--approve");
+            assertEquals(4, run.exitCode(), run::toString);
+            JsonNode status = run.resource().path("status");
+            assertEquals("RolledBack", status.path("phase").asText(), status::toString);
+            assertEquals("Cutover", status.path("failedPhase").asText(), status::toString);
+            assertTrue(status.toString().contains("added_later"), status::toString);
+            // unfrozen, and nothing of ours left
+            assertEquals(0, source.queryInt("postgres", "select count(*) from pg_database where not datallowconn and datname <> 'template0'"));
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+        }
+    }
+
+    private UpgradeWorkspace workspace(PostgresServer source, PostgresServer target, String targetMajor, String extra) {
+        return new UpgradeWorkspace(tmp)
+                .secret("source-db", "url", source.url("postgres"))
+                .secret("target-db", "url", target.url("postgres"))
+                .directManifest("online", targetMajor, "  transfer: {strategy: logical}\n  logical: {catchUpTimeoutSeconds: 20}\n" + extra);
+    }
+}
