@@ -94,10 +94,13 @@ final class StatusMessages {
                     ? " The target may hold a partial restore: drop the databases and roles it restored before retrying." : "");
     }
 
-    static String succeeded(PostgresUpgradeStatus status, Double seconds) {
+    /** @param frozen whether the cutover froze the source (strategy logical) */
+    static String succeeded(PostgresUpgradeStatus status, Double seconds, boolean frozen) {
         return "Upgraded PostgreSQL " + status.getSourceVersion() + " to " + status.getTargetVersion()
                 + (seconds != null ? " in " + String.format(Locale.ROOT, "%.1f s", seconds) : "")
-                + ". The source was left as it was: decommission it when you no longer need it.";
+                + (frozen ? ". The source's databases stay frozen (they accept no connection), so nothing writes to the old server by mistake: "
+                        + "ALTER DATABASE ... ALLOW_CONNECTIONS true from template1 opens one (docs/online.md); decommission it when you no longer need it."
+                        : ". The source was left as it was: decommission it when you no longer need it.");
     }
 
     static String retrying(PostgresUpgradeStatus status, PostgresUpgrade upgrade) {
@@ -109,8 +112,9 @@ final class StatusMessages {
                 + status.getAttempt() + "). " + describe(Phase.Validating, upgrade);
     }
 
-    static String deletedDuring(Phase phase) {
-        return "The PostgresUpgrade is being deleted during " + phase + ": rolling back first (services back on the source) before it goes.";
+    static String deletedDuring(Phase phase, boolean replication) {
+        return "The PostgresUpgrade is being deleted during " + phase + ": rolling back first ("
+                + (replication ? "replication removed, the source unfrozen, " : "") + "services back on the source) before it goes.";
     }
 
     static String rejected(List<String> problems) {

@@ -160,7 +160,7 @@ public final class UpgradeEngine {
         }
         status.setPhase(Phase.RollingBack);
         status.setProgress(null);
-        status.setMessage(StatusMessages.deletedDuring(phase));
+        status.setMessage(StatusMessages.deletedDuring(phase, replication));
         return Optional.of(withConditions(status, upgrade, now));
     }
 
@@ -284,7 +284,8 @@ public final class UpgradeEngine {
         if (next.isTerminal()) {
             status.setCompletedAt(timestamp(now));
             if (next == Phase.Succeeded) {
-                status.setMessage(StatusMessages.succeeded(status, durationSeconds(status.getStartedAt(), now)));
+                status.setMessage(StatusMessages.succeeded(status, durationSeconds(status.getStartedAt(), now),
+                        PhaseMachine.sourceMayBeFrozen(status)));
             } else if (next == Phase.RolledBack) {
                 status.setMessage(StatusMessages.rolledBack(status));
             }

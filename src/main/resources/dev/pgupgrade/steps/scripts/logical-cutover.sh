@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Cutover (strategy logical), with the apps already scaled down. Per source database, one session
-# inside it (logical-cutover.sql): freeze it -- no new connections, superusers included, and every
+# Cutover (strategy logical), with the apps already scaled down. Per source database, side by side,
+# one session inside it (logical-cutover.sql): freeze it -- no new connections, superusers included, and every
 # other session ended (logical-freeze.sh) -- and check that nobody else is left who could write;
 # take the WAL position every write is behind; read the sequences and the inventory; wait until the
-# subscriber has applied up to that position (LOGICAL_CATCH_UP_TIMEOUT_SECONDS at most). Each
-# database's name goes to LOGICAL_DIR/frozen BEFORE it is frozen: the rollback unfreezes exactly those.
+# subscriber has applied up to that position (LOGICAL_CATCH_UP_TIMEOUT_SECONDS at most). Every
+# database's name goes to LOGICAL_DIR/frozen BEFORE any is frozen: the rollback unfreezes exactly those.
 # Then, on the target: the sequences set, the inventory compared; last, our subscriptions and slots
 # dropped (the publications went with the sessions). Facts are reported, the judge decides (a
 # failure rolls back: the source is unfrozen and the apps return to it). The source stays frozen
@@ -21,39 +21,58 @@ export PGTZ=UTC PGDATESTYLE=ISO
 # the inventory's text forms, the same on both sides; no statement timeout cuts the wait short
 export PGOPTIONS="-c extra_float_digits=0 -c IntervalStyle=postgres -c lc_monetary=C -c statement_timeout=0"
 
-source_databases "$LOGICAL_DIR/databases"
-: > "$dir/findings"; : > "$dir/mismatches"
-n=0; sequences=0
-while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
-  n=$((n + 1)); k=$(key "$db"); slot=${LOGICAL_NAME}_$oid; d=$dir/$k
-  mkdir -p "$d"
-  printf '%s\0' "$db" >> "$LOGICAL_DIR/frozen"   # intent first
-  stage "database $(shown "$db"): freezing writes, then waiting for the subscriber"
-  ( cd "$d"; session_at "$SOURCE_URL" "the source server" "$db"
+# cutover_database OID DB: the whole cutover of one database, into $dir/KEY/ (facts, finding, mismatches).
+# The databases are independent (each its own slot, its own WAL position), so they go side by side:
+# the time writes stay blocked grows with the slowest database, not with their number.
+cutover_database() {
+  local oid=$1 db=$2 k slot d label name value
+  k=$(key "$db"); slot=${LOGICAL_NAME}_$oid; d=$dir/$k
+  mkdir -p "$d"; : > "$d/mismatches"
+  label=$(escaped "$db")
+  if ! ( cd "$d"; session_at "$SOURCE_URL" "the source server" "$db"
     FREEZE_SCRIPT=$here/logical-freeze.sh FREEZE_DB=$db FREEZE_SLOT=$slot RESULT_FILE=$d/freeze.json \
       psql -X -q -A -t -F $'\t' -v slot="$slot" -v publication="$LOGICAL_NAME" -v timeout="$LOGICAL_CATCH_UP_TIMEOUT_SECONDS" \
         -v oids="$(identity_oids "$db")" \
-      -f "$here/logical-cutover.sql" ) > "$d/facts" 2> "$d/err" \
-    || die "the cutover of database $(shown "$db") failed on the source: $(first_error "$d/err")"
+      -f "$here/logical-cutover.sql" ) > "$d/facts" 2> "$d/err"; then
+    printf 'the cutover of database %s failed on the source: %s\n' "$(shown "$db")" "$(first_error "$d/err")" > "$d/failed"
+    return 0
+  fi
   declare -A fact=()
   while IFS=$'\t' read -r name value; do [[ -n $name ]] && fact[$name]=$value; done < "$d/facts"
-  label=$(escaped "$db")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "${fact[others]:-?}" "${fact[allowconn]:-?}" "${fact[caughtup]:-?}" "${fact[waitedms]:-0}" \
-    "${fact[position]:-?}" >> "$dir/findings"
-
-  stage "database $(shown "$db"): sequences and inventory on the target"
-  count=$(grep -c '^select pg_catalog.setval' "$d/setval.sql" || true); sequences=$((sequences + count))
+    "${fact[position]:-?}" > "$d/finding"
+  grep -c '^select pg_catalog.setval' "$d/setval.sql" > "$d/sequences" || true
   on_target "$db" -f "$d/setval.sql" > /dev/null 2> "$d/setval.err" \
-    || printf '%s: sequences could not be set: %s\n' "$label" "$(first_error "$d/setval.err")" >> "$dir/mismatches"
+    || printf '%s: sequences could not be set: %s\n' "$label" "$(first_error "$d/setval.err")" >> "$d/mismatches"
   ( cd "$d"; session_at "$TARGET_URL" "the target server" "$db"
     psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$here/verify-inventory.sql" ) > "$d/inventory.target" 2> "$d/inventory.err" \
-    || printf '%s: the inventory could not be read on the target: %s\n' "$label" "$(first_error "$d/inventory.err")" >> "$dir/mismatches"
+    || printf '%s: the inventory could not be read on the target: %s\n' "$label" "$(first_error "$d/inventory.err")" >> "$d/mismatches"
   # an object on one side only, or defined differently: DDL the stream did not carry
   sort "$d/inventory.source" > "$d/a"; sort "$d/inventory.target" > "$d/b"
-  comm -23 "$d/a" "$d/b" | LABEL="$label: only the source has: " awk '{ print ENVIRON["LABEL"] $0 }' | head -n 5 >> "$dir/mismatches" || true
-  comm -13 "$d/a" "$d/b" | LABEL="$label: only the target has: " awk '{ print ENVIRON["LABEL"] $0 }' | head -n 5 >> "$dir/mismatches" || true
-  unset fact
+  comm -23 "$d/a" "$d/b" | LABEL="$label: only the source has: " awk '{ print ENVIRON["LABEL"] $0 }' | head -n 5 >> "$d/mismatches" || true
+  comm -13 "$d/a" "$d/b" | LABEL="$label: only the target has: " awk '{ print ENVIRON["LABEL"] $0 }' | head -n 5 >> "$d/mismatches" || true
   rm -f "$LOGICAL_DIR/identity.$k"   # set back by the session
+}
+
+source_databases "$LOGICAL_DIR/databases"
+: > "$dir/findings"; : > "$dir/mismatches"
+# intent first: every database about to be frozen, for the rollback to open again
+while IFS= read -r -d '' _ && IFS= read -r -d '' db; do printf '%s\0' "$db" >> "$LOGICAL_DIR/frozen"; done < "$LOGICAL_DIR/databases"
+stage "freezing writes in every database, waiting for the subscribers, sequences and inventories"
+n=0; pids=()
+while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
+  n=$((n + 1))
+  cutover_database "$oid" "$db" &
+  pids+=($!)
+done < "$LOGICAL_DIR/databases"
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+sequences=0
+while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
+  d=$dir/$(key "$db")
+  [[ ! -s $d/failed ]] || die "$(cat "$d/failed")"
+  cat "$d/finding" >> "$dir/findings" 2>/dev/null || true
+  cat "$d/mismatches" >> "$dir/mismatches" 2>/dev/null || true
+  sequences=$((sequences + $(cat "$d/sequences" 2>/dev/null || echo 0)))
 done < "$LOGICAL_DIR/databases"
 
 stage "dropping our subscriptions and slots"

@@ -46,42 +46,55 @@ source_conninfo() {
     printf 'dbname=%s' "$(conninfo_value "$1")" )
 }
 
-# drop_subscriptions: every subscription of ours on the target, in whichever database it is. Its
-# slot is detached first (the source may be frozen, or gone): drop_slots removes the slots.
+# drop_subscriptions: every subscription of ours on the target, in whichever database it is, side by
+# side. Its slot is detached first (the source may be frozen, or gone): drop_slots removes the slots.
 drop_subscriptions() {
-  local list=$LOGICAL_DIR/subscriptions db sub
+  local list=$LOGICAL_DIR/subscriptions db sub i=0 pids=()
   on_target "" -z -0 -c "select d.datname, s.subname from pg_subscription s join pg_database d on d.oid = s.subdbid
       where s.subname like '${LOGICAL_NAME}\_%'" > "$list" 2> "$list.err" \
     || die "cannot list the target's subscriptions: $(first_error "$list.err")"
+  rm -f "$list".*.failed
   while IFS= read -r -d '' db && IFS= read -r -d '' sub; do
     [[ $sub =~ ^${LOGICAL_NAME}_[0-9]+$ ]] || continue
-    on_target "$db" -c "alter subscription \"$sub\" disable" -c "alter subscription \"$sub\" set (slot_name = none)" \
-      -c "drop subscription \"$sub\"" >/dev/null 2> "$list.err" \
-      || die "cannot drop subscription $sub on the target: $(first_error "$list.err")"
+    i=$((i + 1))
+    ( on_target "$db" -c "alter subscription \"$sub\" disable" -c "alter subscription \"$sub\" set (slot_name = none)" \
+        -c "drop subscription \"$sub\"" >/dev/null 2> "$list.$i.err" \
+        || printf 'cannot drop subscription %s on the target: %s\n' "$sub" "$(first_error "$list.$i.err")" > "$list.$i.failed" ) &
+    pids+=($!)
     echo "subscription $sub" >> "$LOGICAL_DIR/removed"
   done < "$list"
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  for ((; i > 0; i--)); do [[ ! -s $list.$i.failed ]] || die "$(cat "$list.$i.failed")"; done
 }
 
-# drop_slots: every replication slot of ours on the source; a walsender still using one is ended first
+# drop_slots: every replication slot of ours on the source; a walsender still using one is ended
+# first. One session: end the walsenders, drop what is free, until none is left (10 s at most).
 drop_slots() {
-  local out=$LOGICAL_DIR/slots i
-  for ((i = 0; i < 50; i++)); do
-    on_source "" -c "select pg_terminate_backend(active_pid) from pg_replication_slots
-        where slot_name like '${LOGICAL_NAME}\_%' and active_pid is not null" >/dev/null 2> "$out.err" \
-      || die "cannot end the walsenders of our slots on the source: $(first_error "$out.err")"
-    on_source "" -c "select slot_name from pg_replication_slots where slot_name like '${LOGICAL_NAME}\_%' and not active" > "$out" 2> "$out.err" \
-      || die "cannot list the source's replication slots: $(first_error "$out.err")"
-    local slot
-    while IFS= read -r slot; do
-      [[ $slot =~ ^${LOGICAL_NAME}_[0-9]+$ ]] || continue
-      if on_source "" -c "select pg_drop_replication_slot('$slot')" >/dev/null 2>> "$out.err"; then
-        echo "slot $slot" >> "$LOGICAL_DIR/removed"
-      fi
-    done < "$out"
-    [[ $(on_source "" -c "select count(*) from pg_replication_slots where slot_name like '${LOGICAL_NAME}\_%'" 2>/dev/null) == 0 ]] && return 0
-    sleep 0.2
-  done
-  die "replication slots of ours are still in use on the source after 10 s: $(first_error "$out.err")"
+  local out=$LOGICAL_DIR/slots
+  on_source "" -v name="${LOGICAL_NAME}" > "$out" 2> "$out.err" <<'SQL' || die "cannot drop our replication slots on the source: $(first_error "$out.err")"
+select set_config('pgupgrade.pattern', :'name' || '\_%', false) as ignored \gset
+select 'slot ' || slot_name from pg_catalog.pg_replication_slots where slot_name like current_setting('pgupgrade.pattern');
+do $$
+declare
+  deadline timestamptz := clock_timestamp() + interval '10 seconds';
+  remaining int;
+begin
+  loop
+    perform pg_catalog.pg_terminate_backend(active_pid) from pg_catalog.pg_replication_slots
+      where slot_name like current_setting('pgupgrade.pattern') and active_pid is not null;
+    perform pg_catalog.pg_drop_replication_slot(slot_name) from pg_catalog.pg_replication_slots
+      where slot_name like current_setting('pgupgrade.pattern') and not active;
+    select count(*) into remaining from pg_catalog.pg_replication_slots where slot_name like current_setting('pgupgrade.pattern');
+    exit when remaining = 0;
+    if clock_timestamp() > deadline then
+      raise exception '% replication slots of ours are still in use after 10 s', remaining;
+    end if;
+    perform pg_catalog.pg_sleep(0.05);
+  end loop;
+end
+$$;
+SQL
+  cat "$out" >> "$LOGICAL_DIR/removed"
 }
 
 # drop_publications: the publication of ours in every source database that accepts connections
