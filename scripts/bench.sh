@@ -13,10 +13,12 @@
 #   BENCH_GIN=1              add a GIN index on events.payload (the index-build-heavy variant)
 #   BENCH_STRATEGIES="dumpall stream parallel pipeline"   pgupgrade strategies to time
 #   BENCH_SOURCE_MAJOR=13 BENCH_TARGET_MAJOR=17  server majors (the client tools are 15: source <= 15)
+#   BENCH_LOGICAL_SCALES="20 $BENCH_SCALE"     sizes the online strategy (pgupgrade:logical) runs at, writes flowing
+#                                                ("" skips it); BENCH_LOGICAL_RATE=20 writes per second
 #   BENCH_JAR=target/pgupgrade.jar               the jar to time (copied first: a rebuild cannot swap it mid-run)
 #   PG_HOME                  server binaries per major (default: scripts/pg-home.sh)
 # Progress goes to stderr; the table and the verdict go to stdout, and the last line is always
-#   bench: best_strategy=NAME ratio_vs_runbook=X.XX ratio_vs_pgcopydb=Y.YY
+#   bench: best_strategy=NAME ratio_vs_runbook=X.XX ratio_vs_pgcopydb=Y.YY [online_blocked_s=X.X online_lost_writes=N]
 # Servers listen on 127.0.0.1 only, on free ports; everything is stopped and removed on exit.
 set -euo pipefail
 export LC_ALL=C
@@ -89,14 +91,14 @@ random_password() { printf 'bench-%s' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' 
 export PGPASSFILE=$bench/pgpass
 : > "$PGPASSFILE"; chmod 600 "$PGPASSFILE"
 
-# start_server NAME BINDIR PORT: a fresh server in $bench/NAME, superuser postgres with a new password,
-# left in $password (and the pgpass file); stop_server stops it and removes its data directory.
+# start_server NAME BINDIR PORT [SETTING=VALUE...]: a fresh server in $bench/NAME, superuser postgres with
+# a new password, left in $password (and the pgpass file); stop_server stops it and removes its data directory.
 start_server() {
-  local name=$1 bindir=$2 port=$3
+  local name=$1 bindir=$2 port=$3 settings=("${@:4}")
   password=$(random_password)
   printf '%s\n' "$password" > "$bench/$name.pw"
   servers+=("$bindir $bench/$name")
-  "$root/scripts/pg-cluster.sh" start "$bindir" "$bench/$name" "$port" "$bench/$name.pw"
+  "$root/scripts/pg-cluster.sh" start "$bindir" "$bench/$name" "$port" "$bench/$name.pw" "${settings[@]}"
   rm -f "$bench/$name.pw"
   printf '127.0.0.1:%s:*:postgres:%s\n' "$port" "$password" >> "$PGPASSFILE"
 }
@@ -271,6 +273,104 @@ for strategy in $STRATEGIES; do
   stop_server "target-$strategy" "$target_bin"
 done
 
+# --- 3d. pgupgrade:logical, online, with an app writing the whole time ---------------------------------------
+# At two sizes (BENCH_LOGICAL_SCALES, default "20 $SCALE"): a source with wal_level = logical holding the
+# workload at that scale, a writer committing one INSERT every 1/BENCH_LOGICAL_RATE s into bench_writes
+# on the source (logging every acknowledged id and when), until the cutover freezes the source; it then
+# waits for pgupgrade to report Cutover done (the state file), as a repointed app would, and writes to
+# the target. Measured: initial sync (Replicating), the blocked window as the writer saw it (last ack
+# from the source -> first ack from the target) and as status recorded it (Cutover), acknowledged
+# writes missing on the target, and whether the target's sequence is past every id the source gave.
+# pgbench_history has no key: the manifest allows REPLICA IDENTITY FULL, as the refusal suggests.
+declare -A L_SYNC L_BLOCKED L_CUTOVER L_LOST L_SEQ L_CHECK L_WRITES
+logical_scales=()
+writer() {  # writer SOURCE_URL TARGET_URL STATE LOG: see above; ends after 20 writes on the target
+  local src=$1 tgt=$2 state=$3 log=$4 id n=0 period
+  period=$(awk -v r="$LOGICAL_RATE" 'BEGIN { printf "%.3f", 1 / r }')
+  while id=$(psql -X -qAt "$src" -c "insert into bench_writes default values returning id" 2>/dev/null); do
+    printf 'source %s %s\n' "$(now)" "$id" >> "$log"; sleep "$period"
+  done
+  until [[ -f $state ]] && jq -e '[.status.steps[]? | select(.phase == "Cutover" and .state == "Succeeded")] | length > 0' "$state" >/dev/null 2>&1; do
+    jq -e '.status.phase | IN("Failed", "RolledBack")' "$state" >/dev/null 2>&1 && return 0
+    sleep 0.02
+  done
+  while ((n < 20)); do
+    if id=$(psql -X -qAt "$tgt" -c "insert into bench_writes default values returning id" 2>/dev/null); then
+      printf 'target %s %s\n' "$(now)" "$id" >> "$log"; n=$((n + 1))
+    fi
+    sleep "$period"
+  done
+}
+LOGICAL_RATE=${BENCH_LOGICAL_RATE:-20}
+# smaller first (the verdict compares the largest with the smallest); BENCH_LOGICAL_SCALES="" skips the method
+read -ra requested_scales <<< "${BENCH_LOGICAL_SCALES-20 $SCALE}"
+for lscale in $( ((${#requested_scales[@]})) && printf '%s\n' "${requested_scales[@]}" | sort -n -u); do
+  [[ $lscale =~ ^[1-9][0-9]*$ ]] || die "BENCH_LOGICAL_SCALES must hold positive integers, not '$lscale'"
+  method=pgupgrade:logical@$lscale
+  dir=$bench/pgu-logical-$lscale
+  lsrc_port=$(free_port)
+  start_server "lsrc-$lscale" "$source_bin" "$lsrc_port" wal_level=logical max_replication_slots=10 max_wal_senders=10
+  lsrc_password=$password
+  say "$method: building the workload at scale $lscale on a source with wal_level = logical (:$lsrc_port)"
+  "$DATASET" "postgresql://postgres@127.0.0.1:$lsrc_port/postgres" "$lscale" > "$bench/lsrc-$lscale.log" 2>&1 \
+    || { tail -n 20 "$bench/lsrc-$lscale.log" >&2; die "make-dataset.sh failed"; }
+  psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$lsrc_port/db" \
+    -c "create table bench_writes (id bigserial primary key, at timestamptz not null default clock_timestamp())"
+  target_port=$(free_port)
+  start_server "target-logical-$lscale" "$target_bin" "$target_port"; target_password=$password
+  mkdir -p "$dir/secrets/source-db" "$dir/secrets/target-db"; chmod 755 "$dir"
+  printf 'postgresql://postgres:%s@127.0.0.1:%s/postgres\n' "$lsrc_password" "$lsrc_port" > "$dir/secrets/source-db/url"
+  printf 'postgresql://postgres:%s@127.0.0.1:%s/postgres\n' "$target_password" "$target_port" > "$dir/secrets/target-db/url"
+  {
+    printf 'apiVersion: pgupgrade.dev/v1alpha1\nkind: PostgresUpgrade\nmetadata:\n  name: bench-logical\nspec:\n'
+    printf '  platform: direct\n  source:\n    urlSecretRef: {name: source-db, key: url}\n'
+    printf '  target:\n    urlSecretRef: {name: target-db, key: url}\n    version: "%s"\n' "$TARGET_MAJOR"
+    printf '  transfer: {strategy: logical}\n  logical: {allowReplicaIdentityFull: true}\n'
+  } > "$dir/upgrade.yaml"
+  : > "$dir/writes.log"
+  writer "postgresql://postgres@127.0.0.1:$lsrc_port/db" "postgresql://postgres@127.0.0.1:$target_port/db" \
+    "$dir/upgrade.state.json" "$dir/writes.log" &
+  writer_pid=$!
+  sleep 2
+  say "$method: java -jar pgupgrade.jar run (strategy logical) with $LOGICAL_RATE writes/s on the source"
+  t0=$(now); rc=0
+  env -u PGPASSFILE java -jar "$bench/pgupgrade.jar" run -f "$dir/upgrade.yaml" --secrets-dir "$dir/secrets" -o json \
+    --pg-bin "$TARGET_MAJOR=$target_bin" > "$dir/result.json" 2> "$dir/run.err" || rc=$?
+  t1=$(now)
+  wait "$writer_pid" || true
+  logical_scales+=("$lscale")
+  if [[ $rc != 0 ]]; then
+    say "$method: pgupgrade run exited with $rc:"; tail -n 20 "$dir/run.err" >&2
+    L_SYNC[$lscale]=FAILED; L_BLOCKED[$lscale]=-; L_CUTOVER[$lscale]=-; L_LOST[$lscale]=-; L_SEQ[$lscale]=-; L_CHECK[$lscale]=-; L_WRITES[$lscale]=-
+    failures=$((failures + 1))
+  else
+    last_source=$(awk '$1 == "source" { t = $2 } END { print t }' "$dir/writes.log")
+    first_target=$(awk '$1 == "target" { print $2; exit }' "$dir/writes.log")
+    L_WRITES[$lscale]=$(grep -c '^source' "$dir/writes.log" || true)
+    L_BLOCKED[$lscale]=$(seconds "$last_source" "$first_target")
+    L_SYNC[$lscale]=$(fmt "$(jq -r '[.status.steps[] | select(.phase == "Replicating")] | last | .durationSeconds // 0' "$dir/result.json")")
+    L_CUTOVER[$lscale]=$(fmt "$(jq -r '[.status.steps[] | select(.phase == "Cutover")] | last | .durationSeconds // 0' "$dir/result.json")")
+    # acknowledged by the source, missing on the target
+    psql -X -qAt "postgresql://postgres@127.0.0.1:$target_port/db" -c "select id from bench_writes" | sort -n > "$dir/target.ids"
+    awk '$1 == "source" { print $3 }' "$dir/writes.log" | sort -n > "$dir/source.ids"
+    L_LOST[$lscale]=$(comm -23 "$dir/source.ids" "$dir/target.ids" | wc -l)
+    # the target handed out ids after the source's: its sequence was set past them
+    max_source=$(tail -n 1 "$dir/source.ids"); min_target=$(awk '$1 == "target" { print $3; exit }' "$dir/writes.log")
+    if [[ -n $min_target && $min_target -gt ${max_source:-0} ]]; then L_SEQ[$lscale]=ok; else L_SEQ[$lscale]=BEHIND; failures=$((failures + 1)); fi
+    # the copy itself: the source (opened again) against the target, table by table (bench_writes aside)
+    psql -X -q "postgresql://postgres@127.0.0.1:$lsrc_port/template1" -c "alter database db allow_connections true"
+    checksums "$lsrc_port" > "$bench/lsrc-$lscale.sums"
+    checksums "$target_port" > "$bench/logical-$lscale.sums"
+    if cmp -s "$bench/lsrc-$lscale.sums" "$bench/logical-$lscale.sums"; then L_CHECK[$lscale]=identical; else
+      say "$method: database db differs:"; diff "$bench/lsrc-$lscale.sums" "$bench/logical-$lscale.sums" >&2 || true
+      L_CHECK[$lscale]=DIFFERENT; failures=$((failures + 1)); fi
+    ((L_LOST[$lscale] == 0)) || failures=$((failures + 1))
+    say "$method: initial sync ${L_SYNC[$lscale]} s, writes blocked ${L_BLOCKED[$lscale]} s as the app saw it (Cutover ${L_CUTOVER[$lscale]} s in status), ${L_WRITES[$lscale]} writes acknowledged by the source, ${L_LOST[$lscale]} missing on the target, sequence ${L_SEQ[$lscale]}, total $(seconds "$t0" "$t1") s"
+  fi
+  stop_server "target-logical-$lscale" "$target_bin"
+  stop_server "lsrc-$lscale" "$source_bin"
+done
+
 # --- 4. the table and the verdict ----------------------------------------------------------------------------------
 echo
 echo "make bench: PostgreSQL $SOURCE_MAJOR -> $TARGET_MAJOR, scale $SCALE$([[ $GIN == 1 ]] && echo ' + GIN'), $(nproc) cores, load average $load_before at start and $(cut -d' ' -f1 /proc/loadavg) at end, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -281,6 +381,15 @@ for m in "${methods[@]}"; do
   [[ ${CHECK[$m]} != DIFFERENT ]] || failures=$((failures + 1))
 done
 [[ -z $footnote ]] || echo "$footnote"
+if (( ${#logical_scales[@]} )); then
+  echo
+  echo "online: pgupgrade:logical, $LOGICAL_RATE writes/s on the source for the whole upgrade, then on the target"
+  lrow() { printf '%-7s %15s %24s %19s %14s %14s %9s  %s\n' "$@"; }
+  lrow scale "initial sync s" "writes blocked s (app)" "cutover s (status)" "writes acked" "lost on target" sequence "data check"
+  for l in "${logical_scales[@]}"; do
+    lrow "$l" "${L_SYNC[$l]}" "${L_BLOCKED[$l]}" "${L_CUTOVER[$l]}" "${L_WRITES[$l]}" "${L_LOST[$l]}" "${L_SEQ[$l]}" "${L_CHECK[$l]}"
+  done
+fi
 echo
 (( failures == 0 )) || die "FAILED: $failures method(s) failed or left a target different from the source (see above)"
 
@@ -292,4 +401,14 @@ done
 [[ -n $best ]] || die "FAILED: no pgupgrade strategy was timed"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 best_name=${best#pgupgrade:}
-echo "bench: best_strategy=${best_name%\*} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")"
+online=
+if (( ${#logical_scales[@]} )); then
+  # the worst blocked window of the sizes, every lost write; and whether the window grew with the size
+  blocked=$(for l in "${logical_scales[@]}"; do echo "${L_BLOCKED[$l]}"; done | sort -g | tail -n 1)
+  lost=$(for l in "${logical_scales[@]}"; do echo "${L_LOST[$l]}"; done | awk '{ s += $1 } END { print s + 0 }')
+  small=${logical_scales[0]} large=${logical_scales[${#logical_scales[@]} - 1]}
+  growth=$(awk -v a="${L_BLOCKED[$large]}" -v b="${L_BLOCKED[$small]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  echo "online goals: writes blocked <= 2 s at every size ($blocked s), scale $large vs $small <= 1.3x (${growth}x), 0 acknowledged writes lost ($lost)"
+  online=" online_blocked_s=$blocked online_lost_writes=$lost"
+fi
+echo "bench: best_strategy=${best_name%\*} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")$online"
