@@ -4,6 +4,7 @@
 #                                         # superuser "postgres", scram-sha-256 over TCP, and more settings
 #                                         # (wal_level=logical for the online strategy's source)
 #   pg-cluster.sh stop BINDIR DATADIR
+#   pg-cluster.sh restart BINDIR DATADIR                # same settings (pg_ctl keeps them), fast shutdown
 # As root (CI, containers) the server runs as PGUPGRADE_SERVER_USER (default: nobody), because
 # initdb and postgres refuse to run as root. The password is read from a file, never an argument.
 set -euo pipefail
@@ -33,6 +34,10 @@ case $cmd in
     "${as_user[@]}" "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$datadir -c password_encryption=scram-sha-256 -c fsync=off -c synchronous_commit=off -c full_page_writes=off$settings" \
       start >/dev/null || { cat "$datadir/server.log" >&2; exit 1; }
+    ;;
+  restart)
+    "${as_user[@]}" "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -m fast -w -t 60 restart >/dev/null \
+      || { tail -n 20 "$datadir/server.log" >&2; exit 1; }
     ;;
   stop)
     if [[ -f $datadir/data/postmaster.pid ]]; then

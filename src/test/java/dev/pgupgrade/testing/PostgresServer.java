@@ -151,6 +151,12 @@ public final class PostgresServer implements AutoCloseable {
         }
     }
 
+    /** Stops the server (fast: sessions are ended) and starts it again with the same settings, as a crash recovery or a failover would look to clients. */
+    public void restart() {
+        run(List.of("bash", Project.root().resolve("scripts/pg-cluster.sh").toString(), "restart", binDir(major).toString(),
+                dir.resolve("cluster").toString()));
+    }
+
     @Override
     public void close() {
         run(List.of("bash", Project.root().resolve("scripts/pg-cluster.sh").toString(), "stop", binDir(major).toString(),

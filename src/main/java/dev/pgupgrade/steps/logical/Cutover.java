@@ -29,8 +29,8 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
 
     /** One line per database, as the script reports it: name, other sessions, allows connections, caught up, ms waited, position. */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Result(boolean ok, String message, Integer databases, Integer sequences, List<String> findings, Integer mismatchCount,
-                         List<String> mismatches, Long durationMillis) implements StepResult {
+    public record Result(boolean ok, String message, Integer databases, Integer sequences, Integer applyErrors, List<String> findings,
+                         Integer mismatchCount, List<String> mismatches, Long durationMillis) implements StepResult {
     }
 
     /** One database's cutover facts. */
@@ -93,6 +93,11 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
                         + ") within spec.logical.catchUpTimeoutSeconds (" + LogicalSpec.catchUpTimeoutSeconds(spec.getLogical()) + " s)");
             }
             waited = Math.max(waited, f.waitedMillis());
+        }
+        // Errors only explain a wait that timed out: a lost connection (a source restart) counts too, and is retried.
+        if (!problems.isEmpty() && result.applyErrors() != null && result.applyErrors() > 0) {
+            problems.add("the subscriptions reported " + Figures.count(result.applyErrors(), "error") + " (the target's log says which: "
+                    + "a row there conflicting with the source's, a lost connection)");
         }
         List<String> mismatches = result.mismatches() == null ? List.of() : result.mismatches();
         if (result.mismatchCount() == null || result.mismatchCount() > 0) {

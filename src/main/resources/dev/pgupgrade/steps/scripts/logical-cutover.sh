@@ -56,6 +56,18 @@ cutover_database() {
 
 source_databases "$LOGICAL_DIR/databases"
 : > "$dir/findings"; : > "$dir/mismatches"
+# Once a database is frozen nothing can connect to it, our subscriber included: every slot must have
+# its walsender connected before the freeze (after a source restart the subscribers reconnect within
+# seconds). One that drops out later makes the wait below time out, and the rollback opens everything.
+stage "waiting until every subscription is connected to the source"
+expected=$(tr -cd '\0' < "$LOGICAL_DIR/databases" | wc -c); expected=$((expected / 2))
+for ((i = 0; ; i++)); do
+  connected=$(on_source "" -c "select count(*) from pg_replication_slots where slot_name like '${LOGICAL_NAME}\_%' and active" 2>/dev/null || echo 0)
+  ((connected >= expected)) && break
+  ((i < LOGICAL_CATCH_UP_TIMEOUT_SECONDS * 5)) \
+    || die "only $connected of our $expected subscriptions are connected to the source after ${LOGICAL_CATCH_UP_TIMEOUT_SECONDS} s, so nothing was frozen: the target's log says why (a row there conflicting with the source's makes a subscription fail and retry; or the source is unreachable from the target)"
+  sleep 0.2
+done
 # intent first: every database about to be frozen, for the rollback to open again
 while IFS= read -r -d '' _ && IFS= read -r -d '' db; do printf '%s\0' "$db" >> "$LOGICAL_DIR/frozen"; done < "$LOGICAL_DIR/databases"
 stage "freezing writes in every database, waiting for the subscribers, sequences and inventories"
@@ -75,6 +87,12 @@ while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
   sequences=$((sequences + $(cat "$d/sequences" 2>/dev/null || echo 0)))
 done < "$LOGICAL_DIR/databases"
 
+# a change the target could not apply (a row there conflicts with the source's) explains a wait that timed out
+apply_errors=0
+if (($(psql_at "$TARGET_URL" "the target server" "show server_version_num") >= 150000)); then
+  apply_errors=$(on_target "" -c "select coalesce(sum(apply_error_count), 0) from pg_stat_subscription_stats
+      where subname like '${LOGICAL_NAME}\_%'" 2>/dev/null || echo 0)
+fi
 stage "dropping our subscriptions and slots"
 drop_subscriptions
 drop_slots
@@ -82,6 +100,7 @@ finished=$(date +%s%N)
 
 result_num databases "$n"
 result_num sequences "$sequences"
+result_num applyErrors "$apply_errors"
 # per database: name, other sessions left, allows connections, caught up, ms waited, position
 result_lines findings "$dir/findings" 50
 result_num mismatchCount "$(wc -l < "$dir/mismatches")"
