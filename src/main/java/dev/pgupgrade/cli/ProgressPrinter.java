@@ -20,9 +20,12 @@ final class ProgressPrinter implements LocalUpgradeDriver.Listener {
     @Override
     public void phaseEnded(PostgresUpgradeStatus before, PostgresUpgradeStatus after) {
         Phase phase = before.getPhase();
+        // the step that just ended: the phase's latest record (a phase may run a step before its own,
+        // such as the online strategy's check before Validating's; each ending prints its own line)
+        Comparator<StepStatus> byAttempt = Comparator.comparing(StepStatus::getAttempt, Comparator.nullsFirst(Comparator.naturalOrder()));
         after.getSteps().stream()
-                .filter(s -> s.getPhase() == phase)
-                .max(Comparator.comparing(StepStatus::getAttempt, Comparator.nullsFirst(Comparator.naturalOrder())))
+                .filter(s -> s.getPhase() == phase && s.getState() != StepState.Running)
+                .reduce((a, b) -> byAttempt.compare(b, a) >= 0 ? b : a)
                 .ifPresent(this::line);
     }
 
