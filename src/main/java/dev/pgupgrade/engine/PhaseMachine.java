@@ -76,18 +76,20 @@ public final class PhaseMachine {
                 && Objects.equals(s.getAttempt(), attempt) && s.getState() != StepState.Skipped);
         boolean cutOver = status.getSteps().stream().anyMatch(s -> s.getPhase() == Phase.Cutover
                 && Objects.equals(s.getAttempt(), attempt) && s.getState() == StepState.Succeeded);
-        boolean cleaned = status.getSteps().stream().anyMatch(s -> s.getName().equals(Names.replicationCleanupStep(status))
-                && s.getState() == StepState.Succeeded);
-        return started && !cleaned && !cutOver;
+        return started && !cutOver && !cleanedUp(status);
     }
 
     /** Whether the source may be frozen: this attempt's Cutover started, and no cleanup has unfrozen it. */
     public static boolean sourceMayBeFrozen(PostgresUpgradeStatus status) {
         Integer attempt = status.getAttempt();
         boolean cutover = status.getSteps().stream().anyMatch(s -> s.getPhase() == Phase.Cutover && Objects.equals(s.getAttempt(), attempt));
-        boolean cleaned = status.getSteps().stream().anyMatch(s -> s.getName().equals(Names.replicationCleanupStep(status))
+        return cutover && !cleanedUp(status);
+    }
+
+    /** Whether this attempt's RollingBack cleanup step succeeded. */
+    private static boolean cleanedUp(PostgresUpgradeStatus status) {
+        return status.getSteps().stream().anyMatch(s -> s.getName().equals(Names.replicationCleanupStep(status))
                 && s.getState() == StepState.Succeeded);
-        return cutover && !cleaned;
     }
 
     /** Whether the logical strategy left something the rollback must undo: replication objects or a freeze. */

@@ -394,7 +394,9 @@ connection_user() { psql_at "$1" "$2" "select current_user"; }
 # -d value holding '=' or starting with postgres:// as connection parameters (vacuumdb even does so
 # with PGDATABASE), so a database named "host=elsewhere" would send the password elsewhere; as
 # dbname='...' it stays a name.
-conninfo_dbname() { local s=${1//\\/\\\\}; printf "dbname='%s'" "${s//\'/\\\'}"; }
+conninfo_dbname() { printf 'dbname=%s' "$(conninfo_value "$1")"; }
+# conninfo_value VALUE: VALUE as a quoted libpq conninfo value (backslash and quote escaped)
+conninfo_value() { local v=${1//\\/\\\\}; printf "'%s'" "${v//\'/\\\'}"; }
 
 # escaped NAME: NAME with backslash, tab, newline and carriage return written as \\ \t \n \r -- the
 # form Verifying's facts use -- and other control characters dropped: fit for one line of output.

@@ -30,9 +30,6 @@ source_databases() {
     || die "cannot list the databases of the source: $(first_error "$1.err")"
 }
 
-# conninfo_value VALUE: VALUE as a quoted libpq conninfo value
-conninfo_value() { local v=${1//\\/\\\\}; printf "'%s'" "${v//\'/\\\'}"; }
-
 # source_conninfo DB: how the target's subscription reaches database DB of the source: the source
 # URL's host, port, user, password and sslmode (certificate paths are files of this step, not of the
 # target server, so they are not carried).
@@ -43,7 +40,7 @@ source_conninfo() {
     [[ -n ${PGUSER:-} ]] && printf 'user=%s ' "$(conninfo_value "$PGUSER")"
     [[ -n ${PGPASSWORD:-} ]] && printf 'password=%s ' "$(conninfo_value "$PGPASSWORD")"
     [[ -n ${PGSSLMODE:-} ]] && printf 'sslmode=%s ' "$(conninfo_value "$PGSSLMODE")"
-    printf 'dbname=%s' "$(conninfo_value "$1")" )
+    conninfo_dbname "$1" )
 }
 
 # drop_subscriptions: every subscription of ours on the target, in whichever database it is, side by
