@@ -79,6 +79,11 @@ public final class Names {
         return step(Phase.RollingBack, status) + "-replication-cleanup";
     }
 
+    /** The logical strategy's watch of the replication in this attempt, run while AwaitingApproval waits. */
+    public static String replicationWatchStep(PostgresUpgradeStatus status) {
+        return step(Phase.AwaitingApproval, status) + "-replication-watch";
+    }
+
     /** The logical strategy's checks in this attempt, run before Validating's own step. */
     public static String replicationCheckStep(PostgresUpgradeStatus status) {
         return step(Phase.Validating, status) + "-replication-check";

@@ -2,7 +2,7 @@ package dev.pgupgrade.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
-/** How far the running phase is (Dumping, Restoring), for {@code kubectl get pgu} and the CLI. */
+/** How far the running phase is (Dumping, Restoring, CatchingUp...), for {@code kubectl get pgu} and the CLI. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ProgressStatus {
     private Phase phase;
@@ -17,6 +17,8 @@ public class ProgressStatus {
     /** One line, e.g. "42% of 2.9 GiB, ETA 35s": the PROGRESS column. */
     private String summary;
     private String updatedAt;
+    /** Strategy logical: the replication's lag and cost, per database and in total. */
+    private ReplicationStatus replication;
 
     public Phase getPhase() { return phase; }
     public void setPhase(Phase phase) { this.phase = phase; }
@@ -36,4 +38,6 @@ public class ProgressStatus {
     public void setSummary(String summary) { this.summary = summary; }
     public String getUpdatedAt() { return updatedAt; }
     public void setUpdatedAt(String updatedAt) { this.updatedAt = updatedAt; }
+    public ReplicationStatus getReplication() { return replication; }
+    public void setReplication(ReplicationStatus replication) { this.replication = replication; }
 }

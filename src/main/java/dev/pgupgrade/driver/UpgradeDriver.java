@@ -11,6 +11,7 @@ import dev.pgupgrade.steps.PhaseOutcome;
 import dev.pgupgrade.steps.StepSpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -39,6 +40,14 @@ public final class UpgradeDriver {
     /** One step of progress in the current phase (the upgrade must not be terminal). */
     public Tick tick(PostgresUpgrade upgrade, World world) {
         Instant now = world.clock().instant();
+        List<String> leftBehind = UpgradeEngine.runningInEarlierPhases(upgrade.getStatus());
+        if (!leftBehind.isEmpty()) {
+            // The upgrade moved on while they ran (the resource deleted mid-phase, say): stopped before this
+            // phase's work, so a copy never races the rollback that removes what it copies into.
+            StepRunner runner = world.runner(upgrade);
+            leftBehind.forEach(runner::stop);
+            return Tick.store(engine.stepsStopped(upgrade, leftBehind, now), Tick.Kind.INTENT, NEXT);
+        }
         PhaseWork work = engine.work(upgrade);
         if (work instanceof PhaseWork.RunStep run) {
             return step(upgrade, run.step(), world, now);
@@ -46,9 +55,19 @@ public final class UpgradeDriver {
         if (work instanceof PhaseWork.ServiceWork serviceWork) {
             return services(upgrade, world.services(upgrade, serviceWork.action()), now);
         }
-        if (work instanceof PhaseWork.AwaitApproval) {
+        if (work instanceof PhaseWork.AwaitApproval await) {
+            StepSpec watch = world.watchesWhileWaiting() ? await.watch() : null;
             if (world.approved(upgrade)) {
-                return ended(engine.phaseEnded(upgrade, null, new PhaseOutcome.Completed(world.approval(upgrade)), now));
+                if (watch != null) {
+                    world.runner(upgrade).stop(watch.name());  // idempotent: a crash before the status below is stored stops it again
+                }
+                return ended(engine.approved(upgrade, watch, world.approval(upgrade), now));
+            }
+            if (watch != null) {
+                Tick watching = step(upgrade, watch, world, now);
+                if (watching.stores()) {
+                    return watching;  // its intent, its progress, or its failure
+                }
             }
             PostgresUpgradeStatus waiting = engine.waiting(upgrade, "waiting for approval; nothing is down yet"
                     + UpgradeEngine.estimate(upgrade.getStatus()) + ": " + world.howToApprove(upgrade), now);

@@ -38,6 +38,14 @@ public interface World {
         return null;
     }
 
+    /**
+     * Whether the driver goes on ticking while it waits for an approval (the operator), so that a step
+     * started then (the replication's watch) is looked after. pgupgrade run returns instead, and starts none.
+     */
+    default boolean watchesWhileWaiting() {
+        return true;
+    }
+
     Clock clock();
 
     /** How often a running step's progress is stored: it is for humans, not worth a write per poll. */

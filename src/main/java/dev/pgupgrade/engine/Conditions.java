@@ -15,6 +15,11 @@ public final class Conditions {
     public static final String SPEC_CHANGE_REFUSED = "SpecChangeRefused";
     /** True while reconciles fail (an API error, say) and JOSDK retries; False once one completes. */
     public static final String RECONCILE_ERROR = "ReconcileError";
+    /**
+     * Strategy logical: True while our replication slots make the source keep more WAL than
+     * spec.logical.warnRetainedWalMegabytes (past maxRetainedWalMegabytes the upgrade stops).
+     */
+    public static final String WAL_RETAINED = "WalRetained";
 
     private Conditions() {
     }

@@ -104,6 +104,12 @@ public final class SpecValidator {
         if (spec.getLogical() != null) {
             range(spec.getLogical().getCatchUpTimeoutSeconds(), 5, 3600, "spec.logical.catchUpTimeoutSeconds", problems);
             range(spec.getLogical().getMaxRetainedWalMegabytes(), 16, 10485760, "spec.logical.maxRetainedWalMegabytes", problems);
+            range(spec.getLogical().getWarnRetainedWalMegabytes(), 8, 10485759, "spec.logical.warnRetainedWalMegabytes", problems);
+            if (spec.getLogical().getWarnRetainedWalMegabytes() != null
+                    && LogicalSpec.warnRetainedWalMegabytes(spec.getLogical()) >= LogicalSpec.maxRetainedWalMegabytes(spec.getLogical())) {
+                problems.add("spec.logical.warnRetainedWalMegabytes (" + spec.getLogical().getWarnRetainedWalMegabytes()
+                        + ") must be below maxRetainedWalMegabytes (" + LogicalSpec.maxRetainedWalMegabytes(spec.getLogical()) + ")");
+            }
         }
     }
 

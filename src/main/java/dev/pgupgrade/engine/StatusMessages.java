@@ -4,8 +4,11 @@ import dev.pgupgrade.api.ApprovalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.ProgressStatus;
+import dev.pgupgrade.api.ReplicationStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.steps.Figures;
 import java.util.Locale;
 import java.util.List;
 
@@ -14,6 +17,8 @@ import java.util.List;
  * what to do. One place, so the same situation always reads the same, in the CLI and in kubectl.
  */
 final class StatusMessages {
+    private static final long MIB = 1024L * 1024;
+
     private StatusMessages() {
     }
 
@@ -123,5 +128,28 @@ final class StatusMessages {
 
     static int attempt(PostgresUpgradeStatus status) {
         return status == null || status.getAttempt() == null ? 1 : status.getAttempt();
+    }
+
+    /** The WalRetained condition's message. */
+    static String walRetained(ReplicationStatus replication, int warnMegabytes, int maxMegabytes) {
+        long retained = replication.getRetainedBytes() == null ? 0 : replication.getRetainedBytes();
+        if (retained > warnMegabytes * MIB) {
+            return "our replication slots make the source keep " + Figures.bytes(retained) + " of WAL, over spec.logical.warnRetainedWalMegabytes ("
+                    + warnMegabytes + " MiB); past maxRetainedWalMegabytes (" + maxMegabytes + " MiB) the upgrade stops and removes them. "
+                    + "The target is " + Figures.bytes(replication.getLagBytes()) + " behind: see status.progress.replication for the slowest "
+                    + "database, or approve the cutover sooner";
+        }
+        return "our replication slots make the source keep " + Figures.bytes(retained) + " of WAL (warning past " + warnMegabytes + " MiB)";
+    }
+
+    /** The watch's step record once the approval stopped it. */
+    static String watchStopped(ProgressStatus last) {
+        return "watched the replication until the approval" + (last == null || last.getReplication() == null ? ""
+                : "; last seen: " + Progress.replicationSummary(last.getReplication()));
+    }
+
+    /** A step stopped because the upgrade left its phase while it ran. */
+    static String stoppedBehind(Phase its, Phase now) {
+        return "stopped: the upgrade left " + its + " for " + now + " while this step ran";
     }
 }

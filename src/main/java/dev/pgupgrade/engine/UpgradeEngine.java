@@ -1,6 +1,7 @@
 package dev.pgupgrade.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
@@ -216,7 +217,65 @@ public final class UpgradeEngine {
                 .reduce((a, b) -> b).orElse(null);
         status.setProgress(Progress.of(status.getPhase(), report, running == null ? null : durationSeconds(running.getStartedAt(), now),
                 timestamp(now)));
+        if (report.replication() != null) {
+            LogicalSpec logical = upgrade.getSpec().getLogical();
+            int warn = LogicalSpec.warnRetainedWalMegabytes(logical);
+            Long retained = report.replication().getRetainedBytes();
+            boolean over = retained != null && retained > warn * 1024L * 1024;
+            status.setConditions(Conditions.set(status.getConditions(), Conditions.WAL_RETAINED, over, over ? "OverWarningLimit" : "WithinLimit",
+                    StatusMessages.walRetained(report.replication(), warn, LogicalSpec.maxRetainedWalMegabytes(logical)),
+                    upgrade.getMetadata().getGeneration(), now.truncatedTo(ChronoUnit.SECONDS).toString()));
+        }
         return status;
+    }
+
+    /**
+     * The downtime was approved: the phase ends; a watch that ran while it waited (strategy logical) is
+     * recorded as stopped, with what it last saw.
+     */
+    public PostgresUpgradeStatus approved(PostgresUpgrade upgrade, StepSpec watch, String approval, Instant now) {
+        PostgresUpgrade approvedOne = upgrade;
+        StepStatus record = watch == null ? null : find(upgrade.getStatus(), watch.name());
+        if (record != null && record.getState() == StepState.Running) {
+            PostgresUpgradeStatus status = copy(upgrade.getStatus());
+            record = find(status, watch.name());
+            record.setState(StepState.Succeeded);
+            record.setFinishedAt(timestamp(now));
+            record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+            record.setMessage(StatusMessages.watchStopped(status.getProgress()));
+            approvedOne = withStatus(upgrade, status);
+        }
+        return phaseEnded(approvedOne, null, new PhaseOutcome.Completed(approval), now);
+    }
+
+    /** Steps still recorded Running in a phase the upgrade has left (a watch, a step interrupted by a deletion). */
+    public static List<String> runningInEarlierPhases(PostgresUpgradeStatus status) {
+        return status == null || status.getPhase() == null ? List.of() : status.getSteps().stream()
+                .filter(s -> s.getState() == StepState.Running && s.getPhase() != null && s.getPhase() != status.getPhase())
+                .map(StepStatus::getName).toList();
+    }
+
+    /** Those steps were stopped: recorded as such, so status never shows a step running in a phase long gone. */
+    public PostgresUpgradeStatus stepsStopped(PostgresUpgrade upgrade, List<String> names, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        for (String name : names) {
+            StepStatus record = find(status, name);
+            if (record != null && record.getState() == StepState.Running) {
+                record.setState(StepState.Failed);
+                record.setFinishedAt(timestamp(now));
+                record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+                record.setMessage(StatusMessages.stoppedBehind(record.getPhase(), status.getPhase()));
+            }
+        }
+        return status;
+    }
+
+    private static PostgresUpgrade withStatus(PostgresUpgrade upgrade, PostgresUpgradeStatus status) {
+        PostgresUpgrade copy = new PostgresUpgrade();
+        copy.setMetadata(upgrade.getMetadata());
+        copy.setSpec(upgrade.getSpec());
+        copy.setStatus(status);
+        return copy;
     }
 
     /**
@@ -231,7 +290,14 @@ public final class UpgradeEngine {
         PostgresUpgradeStatus status = copy(upgrade.getStatus());
         Verdict verdict = StepVerdicts.judge(step.kind(), outcome, upgrade.getSpec(), new StatusFacts(status, upgrade.getSpec(), timestamp(now)));
         if (!verdict.ok()) {
-            return phaseEnded(upgrade, null, new PhaseOutcome.Refused(verdict.message()), now);
+            StepStatus failed = find(status, step.name());
+            if (failed != null) {
+                failed.setState(StepState.Failed);
+                failed.setFinishedAt(timestamp(now));
+                failed.setDurationSeconds(durationSeconds(failed.getStartedAt(), now));
+                failed.setMessage(verdict.message());
+            }
+            return phaseEnded(withStatus(upgrade, status), null, new PhaseOutcome.Refused(verdict.message()), now);
         }
         // No record of the phase's own step is opened here: its intent is stored when it starts, like any step's.
         StepStatus record = stepRecord(status, step.name(), step.phase(), now);
@@ -283,6 +349,11 @@ public final class UpgradeEngine {
                 PhaseMachine.cleanupNeeded(status)));
         if (next.isTerminal()) {
             status.setCompletedAt(timestamp(now));
+            if (Conditions.find(status.getConditions(), Conditions.WAL_RETAINED) != null) {
+                status.setConditions(Conditions.set(status.getConditions(), Conditions.WAL_RETAINED, false, "ReplicationEnded",
+                        "the upgrade ended: no slot of ours keeps WAL on the source", upgrade.getMetadata().getGeneration(),
+                        now.truncatedTo(ChronoUnit.SECONDS).toString()));
+            }
             if (next == Phase.Succeeded) {
                 status.setMessage(StatusMessages.succeeded(status, durationSeconds(status.getStartedAt(), now),
                         PhaseMachine.sourceMayBeFrozen(status)));

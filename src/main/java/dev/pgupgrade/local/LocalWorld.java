@@ -65,6 +65,12 @@ public final class LocalWorld implements World {
         return PROGRESS_EVERY;
     }
 
+    /** pgupgrade run returns at an approval it does not have: a watch it started would be left running behind the user's back. */
+    @Override
+    public boolean watchesWhileWaiting() {
+        return false;
+    }
+
     @Override
     public Duration poll() {
         return poll;

@@ -12,6 +12,7 @@ import dev.pgupgrade.engine.SpecValidator;
 import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.platform.Platforms;
 import dev.pgupgrade.runner.StepResources;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -184,6 +185,13 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             String identity = "attempt " + next.getAttempt() + ": " + from + " -> " + next.getPhase();
             events.record(upgrade, bad, next.getPhase().name(), describe(next), identity, now);
             LOG.info("{}: {} -> {}: {}", key(upgrade), from, next.getPhase(), next.getMessage());
+        }
+        Condition wal = Conditions.find(next.getConditions(), Conditions.WAL_RETAINED);
+        Condition walBefore = previous == null ? null : Conditions.find(previous.getConditions(), Conditions.WAL_RETAINED);
+        if (wal != null && "True".equals(wal.getStatus()) && (walBefore == null || !"True".equals(walBefore.getStatus()))) {
+            // once per crossing: the event's name derives from the moment the condition turned True
+            events.record(upgrade, true, "WalRetained", wal.getMessage(), "wal retained since " + wal.getLastTransitionTime(), now);
+            LOG.warn("{}: {}", key(upgrade), wal.getMessage());
         }
         PostgresUpgrade stored = PrimaryUpdateAndCacheUtils.updateAndCacheResource(upgrade, context, u -> {
             u.setStatus(next);

@@ -15,6 +15,7 @@ import dev.pgupgrade.steps.logical.Cleanup;
 import dev.pgupgrade.steps.logical.Cutover;
 import dev.pgupgrade.steps.logical.LogicalCheck;
 import dev.pgupgrade.steps.logical.LogicalCopy;
+import dev.pgupgrade.steps.logical.ReplicationWatch;
 
 /**
  * Any PostgreSQL server reachable by URL. The database phases are step scripts given the URLs as
@@ -47,7 +48,9 @@ public final class DirectPlatform implements UpgradePlatform {
             case RollingBack -> PhaseMachine.cleanupNeeded(upgrade.getStatus())
                     ? new PhaseWork.RunStep(urls(Cleanup.step(upgrade), spec, true, true))
                     : services(spec, PhaseWork.ServiceAction.ROLL_BACK);
-            case AwaitingApproval -> new PhaseWork.AwaitApproval();
+            case AwaitingApproval -> LogicalSpec.isLogical(spec)
+                    ? new PhaseWork.AwaitApproval(urls(ReplicationWatch.step(upgrade), spec, true, true))
+                    : new PhaseWork.AwaitApproval();
             case ProvisioningTarget -> new PhaseWork.NothingToDo("platform direct: the target server exists already");
             case Rehearsal -> new PhaseWork.Unsupported("spec.rehearsal: the rehearsal needs platform aptible (backup:restore)");
             case DeprovisioningSource -> new PhaseWork.Unsupported("spec.aptible.deprovisionSource: platform direct never deprovisions a server");

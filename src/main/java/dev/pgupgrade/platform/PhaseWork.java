@@ -28,8 +28,14 @@ public sealed interface PhaseWork {
     /**
      * The gate before the downtime: the driver ends the phase once a human approved (the operator: the
      * annotation {@link dev.pgupgrade.api.ApprovalSpec#ANNOTATION}; pgupgrade run: --approve).
+     *
+     * @param watch a step that runs for as long as the wait lasts, stopped at the approval (strategy
+     *              logical: the replication is watched), or null
      */
-    record AwaitApproval() implements PhaseWork {
+    record AwaitApproval(StepSpec watch) implements PhaseWork {
+        public AwaitApproval() {
+            this(null);
+        }
     }
 
     /** Nothing to do here, said why (e.g. no services declared). */

@@ -113,6 +113,13 @@ public final class JobStepRunner implements StepRunner {
     }
 
     @Override
+    public void stop(String stepName) {
+        // deleting the Job ends its pod
+        client.batch().v1().jobs().inNamespace(upgrade.getMetadata().getNamespace())
+                .withName(Names.job(upgrade, stepName)).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+    }
+
+    @Override
     public void discard(StepSpec step) {
         client.batch().v1().jobs().inNamespace(upgrade.getMetadata().getNamespace())
                 .withName(Names.job(upgrade, step.name())).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();

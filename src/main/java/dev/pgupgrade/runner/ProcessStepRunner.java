@@ -128,11 +128,11 @@ public final class ProcessStepRunner implements StepRunner {
         return new StepProgress.Running(ProgressReport.lastIn(tail(file(step, "log"))).orElse(null));
     }
 
-    /** The end of a log: progress lines come once a second, so the last few KiB hold the newest. */
+    /** The end of a log: progress lines come once a second, so the last KiBs hold the newest (one of the replication's, 50 databases, ~8 KiB). */
     private static String tail(Path log) {
         try (var file = new RandomAccessFile(log.toFile(), "r")) {
             long length = file.length();
-            long from = Math.max(0, length - 8192);
+            long from = Math.max(0, length - 32768);
             byte[] bytes = new byte[(int) (length - from)];
             file.seek(from);
             file.readFully(bytes);
@@ -144,14 +144,24 @@ public final class ProcessStepRunner implements StepRunner {
 
     @Override
     public void discard(StepSpec step) {
+        forget(step.name());
+    }
+
+    private void forget(String stepName) {
         for (String suffix : List.of("pid", "exit", "result.json")) {
             try {
-                Files.deleteIfExists(file(step, suffix));
+                Files.deleteIfExists(file(stepName, suffix));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
-        children.remove(step.name());
+        children.remove(stepName);
+    }
+
+    @Override
+    public void stop(String stepName) {
+        liveProcess(stepName).ifPresent(ProcessStepRunner::kill);
+        forget(stepName);
     }
 
     /** Stops every step this runner started (on Ctrl-C), so nothing keeps writing behind the user's back. */
@@ -192,23 +202,31 @@ public final class ProcessStepRunner implements StepRunner {
     }
 
     private Optional<ProcessHandle> liveProcess(StepSpec step) {
-        Process child = children.get(step.name());
+        return liveProcess(step.name());
+    }
+
+    private Optional<ProcessHandle> liveProcess(String stepName) {
+        Process child = children.get(stepName);
         if (child != null) {
             return child.isAlive() ? Optional.of(child.toHandle()) : Optional.empty();
         }
-        Path pidFile = file(step, "pid");
+        Path pidFile = file(stepName, "pid");
         if (!Files.exists(pidFile)) {
             return Optional.empty();
         }
         long pid = Long.parseLong(read(pidFile).trim().split(" ")[0]);
-        long startedMillis = startedMillis(step);
+        long startedMillis = startedMillis(stepName);
         // A pid can be reused by an unrelated process after a reboot: trust it only if it started with the step.
         return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(h -> h.info().startInstant()
                 .map(s -> Math.abs(s.toEpochMilli() - startedMillis) < 5_000).orElse(true));
     }
 
     private long startedMillis(StepSpec step) {
-        String[] parts = read(file(step, "pid")).trim().split(" ");
+        return startedMillis(step.name());
+    }
+
+    private long startedMillis(String stepName) {
+        String[] parts = read(file(stepName, "pid")).trim().split(" ");
         return parts.length > 1 ? Long.parseLong(parts[1]) : Instant.EPOCH.toEpochMilli();
     }
 
@@ -247,7 +265,11 @@ public final class ProcessStepRunner implements StepRunner {
     }
 
     private Path file(StepSpec step, String suffix) {
-        return stepsDir.resolve(step.name() + "." + suffix);
+        return file(step.name(), suffix);
+    }
+
+    private Path file(String stepName, String suffix) {
+        return stepsDir.resolve(stepName + "." + suffix);
     }
 
     private static String read(Path file) {

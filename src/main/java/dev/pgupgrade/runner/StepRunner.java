@@ -15,6 +15,12 @@ public interface StepRunner {
     /** Forgets a step that vanished without a result, so that {@link #start} runs it afresh. */
     void discard(StepSpec step);
 
+    /**
+     * Ends the step of that name if it still runs (a watch, or a step the upgrade moved on from, say
+     * because the resource was deleted), and forgets it. Idempotent.
+     */
+    void stop(String stepName);
+
     sealed interface StepProgress {
         /** @param report what the step last said about its progress, or null */
         record Running(ProgressReport report) implements StepProgress {

@@ -6,10 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.ApprovalSpec;
+import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.ReplicationStatus;
 import dev.pgupgrade.api.ServiceStatus;
 import dev.pgupgrade.api.StepState;
+import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.api.TransferSpec;
+import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.platform.DirectPlatform;
 import dev.pgupgrade.platform.PhaseWork;
@@ -186,6 +191,118 @@ class UpgradeDriverTest {
         assertEquals("approved here", ended.status().getSteps().get(0).getMessage());
     }
 
+    /** Strategy logical: the replication is watched for as long as the approval takes, and the watch stopped once it comes. */
+    @Test
+    void anOnlineUpgradeWatchesTheReplicationWhileItWaitsAndStopsTheWatchAtTheApproval() {
+        PostgresUpgrade upgrade = online(at(Phase.AwaitingApproval));
+        Tick intent = tick(upgrade);
+        assertEquals(Tick.Kind.INTENT, intent.kind());
+        assertEquals("awaiting-approval-1-replication-watch", intent.started().name());
+        world.runner.script("awaiting-approval-1-replication-watch", new StepRunner.StepProgress.Running(new ProgressReport("bytes", 0, 0, false,
+                replication(3L << 20, 0.4, 48L << 20))));
+        Tick progressed = tick(upgrade);
+        assertEquals(Tick.Kind.PROGRESS, progressed.kind());
+        assertEquals("lag 3.0 MiB / 0.4 s, WAL kept 48.0 MiB, 1/1 streaming", upgrade.getStatus().getProgress().getSummary());
+        assertEquals("False", condition(upgrade, "WalRetained"), "48 MiB is under the default warning (5120 MiB)");
+        Tick waiting = tick(upgrade);
+        assertEquals(Tick.Kind.AWAITING_APPROVAL, waiting.kind(), "the wait is said once the watch runs");
+        assertEquals(List.of("awaiting-approval-1-replication-watch"), world.runner.started);
+
+        world.approved = true;
+        Tick ended = tick(upgrade);
+        assertEquals(Phase.ScalingDown, ended.status().getPhase());
+        assertEquals(List.of("awaiting-approval-1-replication-watch"), world.runner.stopped);
+        var watch = ended.status().getSteps().stream().filter(s -> s.getName().endsWith("replication-watch")).findFirst().orElseThrow();
+        assertEquals(StepState.Succeeded, watch.getState());
+        assertTrue(watch.getMessage().contains("lag 3.0 MiB"), watch.getMessage());
+    }
+
+    @Test
+    void aWatchThatFailsEndsTheWaitInARollback() {
+        PostgresUpgrade upgrade = online(at(Phase.AwaitingApproval));
+        tick(upgrade);
+        world.runner.script("awaiting-approval-1-replication-watch", finished(StepResults.failed(
+                "our slots make the source keep 20 MiB of WAL, over spec.logical.maxRetainedWalMegabytes (16)")));
+        upgrade.getStatus().getSteps().add(replicatingStep());
+        Tick ended = tick(upgrade);
+        assertEquals(Phase.RollingBack, ended.status().getPhase());
+        assertTrue(ended.status().getMessage().contains("over spec.logical.maxRetainedWalMegabytes"), ended.status().getMessage());
+        assertEquals(StepState.Failed, ended.status().getSteps().stream().filter(s -> s.getName().endsWith("replication-watch"))
+                .findFirst().orElseThrow().getState());
+    }
+
+    @Test
+    void pastTheWarningLimitTheConditionSaysSo() {
+        PostgresUpgrade upgrade = online(at(Phase.AwaitingApproval));
+        upgrade.getSpec().getLogical().setWarnRetainedWalMegabytes(32);
+        tick(upgrade);
+        world.runner.script("awaiting-approval-1-replication-watch", new StepRunner.StepProgress.Running(new ProgressReport("bytes", 0, 0, false,
+                replication(40L << 20, 12.5, 48L << 20))));
+        tick(upgrade);
+        assertEquals("True", condition(upgrade, "WalRetained"));
+    }
+
+    @Test
+    void pgupgradeRunStartsNoWatchItWouldLeaveBehind() {
+        PostgresUpgrade upgrade = online(at(Phase.AwaitingApproval));
+        world.watches = false;
+        assertEquals(Tick.Kind.AWAITING_APPROVAL, tick(upgrade).kind());
+        assertEquals(List.of(), world.runner.started);
+    }
+
+    @Test
+    void aStepLeftRunningInAPhaseTheUpgradeLeftIsStoppedFirst() {
+        PostgresUpgrade upgrade = at(Phase.Restoring);
+        tick(upgrade);
+        upgrade.getStatus().setPhase(Phase.RollingBack);  // what a deletion mid-restore does
+        Tick stopped = tick(upgrade);
+        assertEquals(Tick.Kind.INTENT, stopped.kind());
+        assertEquals(List.of("restoring-1"), world.runner.stopped);
+        assertEquals(StepState.Failed, upgrade.getStatus().getSteps().get(0).getState());
+        assertTrue(upgrade.getStatus().getSteps().get(0).getMessage().contains("left Restoring for RollingBack"));
+        assertEquals(List.of(), UpgradeEngine.runningInEarlierPhases(upgrade.getStatus()));
+    }
+
+    private static PostgresUpgrade online(PostgresUpgrade upgrade) {
+        TransferSpec transfer = new TransferSpec();
+        transfer.setStrategy(TransferSpec.Strategy.LOGICAL);
+        upgrade.getSpec().setTransfer(transfer);
+        upgrade.getSpec().setLogical(new LogicalSpec());
+        ApprovalSpec approval = new ApprovalSpec();
+        approval.setRequired(true);
+        upgrade.getSpec().setApproval(approval);
+        return upgrade;
+    }
+
+    private static ReplicationStatus replication(long lag, double seconds, long retained) {
+        ReplicationStatus replication = new ReplicationStatus();
+        replication.setLagBytes(lag);
+        replication.setLagSeconds(seconds);
+        replication.setRetainedBytes(retained);
+        ReplicationStatus.DatabaseReplication shop = new ReplicationStatus.DatabaseReplication();
+        shop.setDatabase("shop");
+        shop.setLagBytes(lag);
+        shop.setLagSeconds(seconds);
+        shop.setRetainedBytes(retained);
+        shop.setState("streaming");
+        replication.setDatabases(List.of(shop));
+        return replication;
+    }
+
+    private static StepStatus replicatingStep() {
+        StepStatus replicated = new StepStatus();
+        replicated.setName("replicating-1");
+        replicated.setPhase(Phase.Replicating);
+        replicated.setState(StepState.Succeeded);
+        replicated.setAttempt(1);
+        return replicated;
+    }
+
+    private static String condition(PostgresUpgrade upgrade, String type) {
+        var c = Conditions.find(upgrade.getStatus().getConditions(), type);
+        return c == null ? null : c.getStatus();
+    }
+
     @Test
     void theServicesReplicasAreRecordedBeforeAnythingIsScaled() {
         PostgresUpgrade upgrade = at(Phase.ScalingDown);
@@ -212,7 +329,13 @@ class UpgradeDriverTest {
         final MovingClock clock = new MovingClock();
         final Deque<ServiceProgress> services = new ArrayDeque<>();
         boolean approved;
+        boolean watches = true;
         Gate gate;
+
+        @Override
+        public boolean watchesWhileWaiting() {
+            return watches;
+        }
 
         @Override
         public StepRunner runner(PostgresUpgrade upgrade) {
@@ -264,6 +387,7 @@ class UpgradeDriverTest {
     static final class FakeRunner implements StepRunner {
         final List<String> started = new ArrayList<>();
         final List<String> discarded = new ArrayList<>();
+        final List<String> stopped = new ArrayList<>();
         final Map<String, Deque<StepProgress>> scripted = new HashMap<>();
         private final List<String> running = new ArrayList<>();
         String missingSecret;
@@ -293,6 +417,12 @@ class UpgradeDriverTest {
         public void discard(StepSpec step) {
             running.remove(step.name());
             discarded.add(step.name());
+        }
+
+        @Override
+        public void stop(String stepName) {
+            running.remove(stepName);
+            stopped.add(stepName);
         }
     }
 

@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgupgrade.api.ApprovalSpec;
+import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.ReplicationStatus;
 import dev.pgupgrade.api.StepStatus;
 import dev.pgupgrade.api.TransferSpec;
+import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.LogicalFixtures;
 import dev.pgupgrade.testing.MockCluster;
@@ -117,6 +120,71 @@ class OperatorLogicalTest {
             }
             LogicalFixtures.assertNoReplicationLeft(source, target);
             assertEquals(0, source.queryInt("template1", "select count(*) from pg_database where not datallowconn and datname <> 'template0'"));
+        }
+    }
+
+    /**
+     * A days-long wait for the approval is watched by a step Job, not by the operator: status shows each
+     * database's lag; a subscriber that stalls makes the source keep WAL, which warns (condition and
+     * Event) and then, past the limit, rolls the upgrade back with every replication object removed.
+     */
+    @Test
+    void whileWaitingForTheApprovalTheReplicationIsWatchedAndAStalledSubscriberStopsItBeforeTheDiskFills() throws Exception {
+        try (PostgresServer source = PostgresServer.start("15", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17");
+             MockCluster cluster = new MockCluster().namespace(NS);
+             LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).servingLogs(cluster).start()) {
+            LogicalFixtures.dataset(source);
+            KubernetesClient client = cluster.client();
+            OperatorEndToEndTest.secret(client, "source-db", "url", source.url("postgres"));
+            OperatorEndToEndTest.secret(client, "target-db", "url", target.url("postgres"));
+            Operator operator = Operators.start(client);
+            try {
+                PostgresUpgrade upgrade = online("watched");
+                ApprovalSpec approval = new ApprovalSpec();
+                approval.setRequired(true);
+                upgrade.getSpec().setApproval(approval);
+                LogicalSpec logical = new LogicalSpec();
+                logical.setWarnRetainedWalMegabytes(24);
+                logical.setMaxRetainedWalMegabytes(48);
+                upgrade.getSpec().setLogical(logical);
+                client.resource(upgrade).create();
+
+                PostgresUpgrade watched = cluster.await(NS, "watched", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval
+                        && u.getStatus().getProgress() != null && u.getStatus().getProgress().getReplication() != null
+                        && u.getStatus().getProgress().getReplication().getDatabases().size() == 3
+                        && u.getStatus().getProgress().getReplication().getDatabases().stream().allMatch(d -> "streaming".equals(d.getState())), 240);
+                ReplicationStatus replication = watched.getStatus().getProgress().getReplication();
+                assertTrue(watched.getStatus().getProgress().getSummary().matches("lag .* / [0-9.]+ s, WAL kept .*, 3/3 streaming"),
+                        watched.getStatus().getProgress().getSummary());
+                assertEquals(Set.of("postgres", "shop", "second | db"),
+                        Set.copyOf(replication.getDatabases().stream().map(ReplicationStatus.DatabaseReplication::getDatabase).toList()));
+                assertEquals("False", Conditions.find(watched.getStatus().getConditions(), Conditions.WAL_RETAINED).getStatus());
+
+                // a subscriber stalls (disabled by hand), and the source writes 32 MiB of WAL: past the warning, under the limit
+                for (String db : List.of("postgres", "shop", "second | db")) {
+                    target.execute(db, "do $$ declare s record; begin for s in select subname from pg_subscription"
+                            + " where subdbid = (select oid from pg_database where datname = current_database()) loop"
+                            + " execute format('alter subscription %I disable', s.subname); end loop; end $$");
+                }
+                source.execute("postgres", "select pg_logical_emit_message(false, 'pgupgrade-test', repeat('x', 1048576)) from generate_series(1, 32)");
+                PostgresUpgrade warned = cluster.await(NS, "watched", u -> Conditions.find(u.getStatus().getConditions(), Conditions.WAL_RETAINED) != null
+                        && "True".equals(Conditions.find(u.getStatus().getConditions(), Conditions.WAL_RETAINED).getStatus()), 60);
+                assertEquals(Phase.AwaitingApproval, warned.getStatus().getPhase());
+                assertTrue(Conditions.find(warned.getStatus().getConditions(), Conditions.WAL_RETAINED).getMessage()
+                        .contains("over spec.logical.warnRetainedWalMegabytes (24 MiB)"));
+                assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream()
+                        .anyMatch(e -> "WalRetained".equals(e.getReason()) && "Warning".equals(e.getType())), "a Warning event WalRetained");
+
+                // 32 MiB more: past the limit, the upgrade stops and removes its slots rather than fill the source's disk
+                source.execute("postgres", "select pg_logical_emit_message(false, 'pgupgrade-test', repeat('x', 1048576)) from generate_series(1, 32)");
+                PostgresUpgrade ended = Operators.awaitEnd(cluster, "watched", 180);
+                assertEquals(Phase.RolledBack, ended.getStatus().getPhase(), () -> client.getKubernetesSerialization().asYaml(ended.getStatus()));
+                assertTrue(ended.getStatus().getMessage().contains("maxRetainedWalMegabytes"), ended.getStatus().getMessage());
+                assertEquals("False", Conditions.find(ended.getStatus().getConditions(), Conditions.WAL_RETAINED).getStatus());
+            } finally {
+                operator.stop();
+            }
+            LogicalFixtures.assertNoReplicationLeft(source, target);
         }
     }
 }

@@ -80,6 +80,8 @@ public final class LocalKubelet implements AutoCloseable {
         DEADLINE_EXCEEDED_POD_LISTED
     }
     private volatile Map<String, String> environment = Map.of();
+    private volatile boolean servingLogs;
+    private final Map<String, Path> logs = new ConcurrentHashMap<>();
 
     /** @param serverBinaries server binaries per major, standing in for the image's /usr/lib/postgresql/MAJOR/bin */
     public LocalKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
@@ -87,6 +89,31 @@ public final class LocalKubelet implements AutoCloseable {
         this.namespace = namespace;
         this.root = root;
         this.serverBinaries = Map.copyOf(serverBinaries);
+    }
+
+    /**
+     * Lets the cluster serve the logs of step pods, as kubelet does: each step's pod exists (Running)
+     * while its process runs. Off by default. (A Job deleted while it runs always has its process killed.)
+     */
+    public LocalKubelet servingLogs(MockCluster cluster) {
+        servingLogs = true;
+        cluster.podLogs(this::logOf);
+        return this;
+    }
+
+    /** The last 64 KiB of the log of a step's pod ("JOB-pod"), or null. */
+    public String logOf(String podName) {
+        Path log = logs.get(podName);
+        if (log == null || !Files.exists(log)) {
+            return null;
+        }
+        try {
+            byte[] bytes = Files.readAllBytes(log);
+            int from = Math.max(0, bytes.length - 65536);
+            return new String(bytes, from, bytes.length - from, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public LocalKubelet start() {
@@ -218,10 +245,27 @@ public final class LocalKubelet implements AutoCloseable {
                 killed(job, kill);
                 return;
             }
+            if (servingLogs) {
+                logs.put(jobName + "-pod", runner.logFile(step));
+                client.pods().inNamespace(namespace).resource(new PodBuilder().withNewMetadata().withName(jobName + "-pod").withNamespace(namespace)
+                        .withLabels(Map.of("job-name", jobName, "batch.kubernetes.io/job-name", jobName)).endMetadata()
+                        .withSpec(job.getSpec().getTemplate().getSpec()).withNewStatus().withPhase("Running").endStatus().build()).create();
+            }
             StepProgress progress = runner.poll(step);
+            long looks = 0;
             while (progress instanceof StepProgress.Running) {
                 Thread.sleep(100);
+                if (++looks % 10 == 0 && client.batch().v1().jobs().inNamespace(namespace).withName(jobName).get() == null) {
+                    runner.stopAll();  // the Job was deleted: its pod goes, its container is killed
+                    if (servingLogs) {
+                        client.pods().inNamespace(namespace).withName(jobName + "-pod").delete();
+                    }
+                    return;
+                }
                 progress = runner.poll(step);
+            }
+            if (servingLogs) {
+                client.pods().inNamespace(namespace).withName(jobName + "-pod").delete();
             }
             PhaseOutcome.Ran ran = ((StepProgress.Finished) progress).outcome();
             Path result = runner.resultFile(step);

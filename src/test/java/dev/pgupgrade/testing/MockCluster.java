@@ -72,6 +72,12 @@ public final class MockCluster implements AutoCloseable {
      * reason Conflict for 409) instead of handling them: an API server that is briefly unavailable or
      * contended. Faults are tried in the order they were added; an exhausted one no longer matches.
      */
+    /** Pod logs ({@code kubectl logs}, the operator's progress): the text of a pod's log by its name, or null for none. */
+    public MockCluster podLogs(java.util.function.Function<String, String> logOfPod) {
+        dispatcher.podLogs = logOfPod;
+        return this;
+    }
+
     public Fault fail(Predicate<RecordedRequest> which, int times, int code) {
         return dispatcher.add(new Fault(which, times, code, false));
     }
@@ -178,6 +184,8 @@ public final class MockCluster implements AutoCloseable {
     }
 
     /** The CRUD dispatcher, with faults answered before it is asked; without faults it is the plain one. */
+    private static final java.util.regex.Pattern POD_LOG = java.util.regex.Pattern.compile("/pods/([^/?]+)/log");
+
     private static final class FaultyDispatcher extends KubernetesCrudDispatcher {
         private final List<Fault> faults = new CopyOnWriteArrayList<>();
         private final List<RecordedRequest> writes = new CopyOnWriteArrayList<>();
@@ -191,8 +199,15 @@ public final class MockCluster implements AutoCloseable {
             return (int) writes.stream().filter(which).count();
         }
 
+        private volatile java.util.function.Function<String, String> podLogs;
+
         @Override
         public MockResponse dispatch(RecordedRequest request) {
+            java.util.regex.Matcher log = POD_LOG.matcher(request.getPath());
+            if ("GET".equals(request.getMethod()) && log.find() && podLogs != null) {
+                String text = podLogs.apply(log.group(1));
+                return text == null ? new MockResponse().setResponseCode(404) : new MockResponse().setResponseCode(200).setBody(text);
+            }
             if (!"GET".equals(request.getMethod())) {
                 // A copy: the CRUD dispatcher consumes the body. Reads (and watches) are too many to keep.
                 byte[] body = request.getBody() == null ? new byte[0] : request.getBody().getBytes();

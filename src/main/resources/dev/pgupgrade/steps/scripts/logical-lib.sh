@@ -143,3 +143,64 @@ SQL
   done < "$LOGICAL_DIR/frozen"
   rm -f "$LOGICAL_DIR/frozen"
 }
+
+# --- watching the replication (CatchingUp, and the watch while AwaitingApproval) -------------------
+
+# database_names FILE: DB_NAMES[oid]=name for the "oid NUL name NUL" pairs of FILE (see source_databases)
+declare -A DB_NAMES=()
+database_names() {
+  local oid db
+  while IFS= read -r -d '' oid && IFS= read -r -d '' db; do DB_NAMES[$oid]=$db; done < "$1"
+}
+
+# replication_look: one look at our slots on the source and our subscriptions on the target. Per
+# database: the bytes its subscriber has still to apply, against the source's CURRENT WAL position
+# (not only what was sent); the seconds since the source was at the position that subscriber has
+# applied (from the source's position sampled at every look, LOGICAL_DIR/watch.history, trimmed to
+# what the slowest subscriber still needs); the WAL its slot makes the source keep; whether its apply
+# worker runs. Sets LOOK_SLOTS, LOOK_LAG (bytes, summed), LOOK_MAX_LAG, LOOK_SECONDS and
+# LOOK_RETAINED (the largest), and LOOK_JSON, the "replication" object of a progress line.
+replication_look() {
+  local file=$LOGICAL_DIR/watch now slot lag retained seconds state dbs=() applying=()
+  on_source "" -F $'\t' -c "select s.slot_name, greatest(coalesce(pg_wal_lsn_diff(c.lsn, s.confirmed_flush_lsn), 0), 0)::bigint,
+      greatest(coalesce(pg_wal_lsn_diff(c.lsn, s.restart_lsn), 0), 0)::bigint, pg_wal_lsn_diff(c.lsn, '0/0')::bigint
+      from pg_replication_slots s, (select pg_current_wal_lsn() as lsn) c where s.slot_name like '${LOGICAL_NAME}\_%' order by 1" \
+      > "$file.slots" 2> "$file.err" || die "cannot read the replication slots on the source: $(first_error "$file.err")"
+  now=$(date +%s%3N)
+  # a subscription whose apply worker is not running is erroring (and retried) or was never enabled
+  on_target "" -F $'\t' -c "select subname from pg_stat_subscription where subname like '${LOGICAL_NAME}\_%' and pid is not null and relid is null" \
+    > "$file.workers" 2>/dev/null || : > "$file.workers"
+  mapfile -t applying < "$file.workers"
+  touch "$file.history"
+  if [[ -s $file.slots ]]; then printf '%s\t%s\n' "$now" "$(head -n1 "$file.slots" | cut -f4)" >> "$file.history"; fi
+  # awk sees slot names (ours, [a-z0-9_]) and numbers only; the seconds of a subscriber are those since
+  # the first sampled position beyond what it applied (the oldest sample when it is older than them all)
+  awk -F'\t' -v now="$now" -v history="$file.history.new" -v totals="$file.totals" '
+    FILENAME == ARGV[1] { t[n] = $1; l[n] = $2; n++; next }
+    { applied = $4 - $2; seconds = 0
+      if ($2 > 0 && n > 0) {
+        for (i = 0; i < n - 1 && l[i] <= applied; i++) {}
+        seconds = (now - t[i]) / 1000
+        if (keep == "" || i < keep) keep = i
+      }
+      printf "%s\t%s\t%s\t%.1f\n", $1, $2, $3, seconds
+      slots++; sum += $2; if ($2 > maxlag) maxlag = $2; if ($3 > maxret) maxret = $3; if (seconds > maxsec) maxsec = seconds }
+    END {
+      for (i = (keep == "" ? n - 1 : keep); i < n; i++) if (i >= 0) print t[i] "\t" l[i] > history
+      printf "%d %.0f %.0f %.1f %.0f\n", slots, sum, maxlag, maxsec, maxret > totals }
+  ' "$file.history" "$file.slots" > "$file.looked" 2> "$file.err" || die "internal: cannot compute the replication lag: $(head -c 300 "$file.err")"
+  if [[ -f $file.history.new ]]; then mv "$file.history.new" "$file.history"; fi
+  # shellcheck disable=SC2034 # LOOK_SLOTS and LOOK_MAX_LAG are read by the step that sources this file
+  read -r LOOK_SLOTS LOOK_LAG LOOK_MAX_LAG LOOK_SECONDS LOOK_RETAINED < "$file.totals"
+  while IFS=$'\t' read -r slot lag retained seconds; do
+    state=stopped
+    [[ " ${applying[*]} " == *" $slot "* ]] && state=streaming
+    dbs+=("{\"database\":$(json_exact "${DB_NAMES[${slot##*_}]:-(database oid ${slot##*_})}"),\"lagBytes\":$lag,\"lagSeconds\":$seconds,\"retainedBytes\":$retained,\"state\":\"$state\"}")
+  done < <(sort -t $'\t' -k2,2nr "$file.looked" | head -n 50)  # the 50 most lagging: a progress line stays small
+  LOOK_JSON="{\"lagBytes\":$LOOK_LAG,\"lagSeconds\":$LOOK_SECONDS,\"retainedBytes\":$LOOK_RETAINED,\"databases\":[$(IFS=,; printf %s "${dbs[*]}")]}"
+}
+
+# progress_replication DONE TOTAL: a progress line with the last look's replication facts
+progress_replication() {
+  printf 'PGUPGRADE_PROGRESS {"unit":"bytes","done":%s,"total":%s,"estimated":false,"replication":%s}\n' "$1" "$2" "$LOOK_JSON" >&2
+}
