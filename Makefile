@@ -5,7 +5,7 @@ MVN ?= mvn -B -q
 # When running as root they must be reachable by the unprivileged user the servers run as (pg-home.sh).
 PG_HOME ?= $(shell scripts/pg-home.sh)
 # Every major a target can have: the jar finds these for SchemaCheck's throwaway server (ServerBinaries).
-PG_MAJORS := 11 12 13 14 15 16 17 18
+PG_MAJORS := 10 11 12 13 14 15 16 17 18
 JAR := target/pgupgrade.jar
 
 .PHONY: toolbox-images build demo test unit pg-binaries crds image clean bench

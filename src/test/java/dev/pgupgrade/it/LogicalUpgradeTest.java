@@ -30,7 +30,7 @@ class LogicalUpgradeTest {
     Path tmp;
 
     @ParameterizedTest(name = "PostgreSQL {0} -> {1}, online, writes flowing")
-    @CsvSource({"13, 17", "15, 18"})
+    @CsvSource({"10, 17", "13, 17", "15, 18"})
     void onlineUpgradeKeepsEveryAcknowledgedWrite(String sourceMajor, String targetMajor) throws Exception {
         try (PostgresServer source = PostgresServer.start(sourceMajor, LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start(targetMajor)) {
             LogicalFixtures.dataset(source);

@@ -73,8 +73,10 @@ public final class ClusterSnapshot {
         // PostgreSQL 18 also lists NOT NULL as constraints (contype n); nullability is compared per column instead.
         read(c, db + ": constraints", "select conrelid::regclass::text || ' ' || conname || ' ' || contype::text from pg_constraint c join pg_namespace n on n.oid = c.connamespace where conrelid <> 0 and contype <> 'n' and "
                 + userSchema.formatted("n", "n"));
+        String generated = c.getMetaData().getDatabaseMajorVersion() < 12 ? "''" : "a.attgenerated::text";  // generated columns came in 12
         read(c, db + ": columns", "select a.attrelid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull"
-                + " || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text || coalesce(' default=' || pg_get_expr(d.adbin, d.adrelid), '')"
+                + " || ' identity=' || a.attidentity::text || ' generated=' || " + generated
+                + " || coalesce(' default=' || pg_get_expr(d.adbin, d.adrelid), '')"
                 + " from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
                 + " left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum"
                 + " where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm') and " + userSchema.formatted("n", "n")
