@@ -149,7 +149,8 @@ final class StatusMessages {
     }
 
     /** A step stopped because the upgrade left its phase while it ran. */
-    static String stoppedBehind(Phase its, Phase now) {
-        return "stopped: the upgrade left " + its + " for " + now + " while this step ran";
+    static String stoppedBehind(Phase its, Phase now, String why) {
+        String because = why == null ? "" : why.startsWith(now + ": ") ? why.substring(now.name().length() + 2) : why;
+        return "stopped: the upgrade left " + its + " for " + now + " while this step ran" + (because.isBlank() ? "" : " (" + because.strip() + ")");
     }
 }

@@ -264,7 +264,7 @@ public final class UpgradeEngine {
                 record.setState(StepState.Failed);
                 record.setFinishedAt(timestamp(now));
                 record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-                record.setMessage(StatusMessages.stoppedBehind(record.getPhase(), status.getPhase()));
+                record.setMessage(StatusMessages.stoppedBehind(record.getPhase(), status.getPhase(), status.getMessage()));
             }
         }
         return status;

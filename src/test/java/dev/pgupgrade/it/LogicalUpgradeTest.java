@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgupgrade.local.StateFile;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LogicalFixtures;
 import dev.pgupgrade.testing.PostgresServer;
@@ -15,10 +17,13 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The online strategy through {@code pgupgrade run}, real servers, real scripts, with an app writing
@@ -189,6 +194,96 @@ class LogicalUpgradeTest {
             assertTrue(status.toString().contains("added_later"), status::toString);
             // unfrozen, and nothing of ours left
             assertEquals(0, source.queryInt("postgres", "select count(*) from pg_database where not datallowconn and datname <> 'template0'"));
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+        }
+    }
+
+    /**
+     * {@code pgupgrade run} killed with SIGKILL while a replication step runs (no shutdown hook: the
+     * step lives on as an orphan), then run again: it adopts the running step rather than starting a
+     * second one, the source never holds more than one slot of ours per database, and every write the
+     * app saw acknowledged is on the target.
+     */
+    @ParameterizedTest(name = "pgupgrade run killed during {0}")
+    @ValueSource(strings = {"replicating-1", "catching-up-1"})
+    void pgupgradeRunKilledMidPhaseResumesWithoutASecondSlotOrALostWrite(String step) throws Exception {
+        try (PostgresServer source = PostgresServer.start("15", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17")) {
+            LogicalFixtures.dataset(source);
+            UpgradeWorkspace ws = workspace(source, target, "17", "");
+            Path pid = StateFile.workDirBeside(ws.manifest()).resolve("steps/" + step + ".pid");
+            AtomicInteger mostSlots = new AtomicInteger();
+            AtomicBoolean watching = new AtomicBoolean(true);
+            Thread slots = new Thread(() -> {
+                while (watching.get()) {
+                    try {
+                        mostSlots.accumulateAndGet(source.queryInt("template1", "select count(*) from pg_replication_slots"), Math::max);
+                        Thread.sleep(100);
+                    } catch (Exception e) {
+                        // the cutover ends other sessions: look again
+                    }
+                }
+            });
+            UpgradeWorkspace.Result run;
+            List<Long> acknowledged;
+            String pidBefore;
+            try (WriteLoad load = new WriteLoad(source::connect, "shop", 20).start()) {
+                slots.start();
+                Process first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp", System.getProperty("java.class.path"), "dev.pgupgrade.cli.Main", "run", "-f", ws.manifest().toString(),
+                        "--secrets-dir", ws.dir().resolve("secrets").toString(), "--pg-bin", "17=" + PostgresServer.binDir("17"))
+                        .redirectErrorStream(true).redirectOutput(ws.dir().resolve("first-run.log").toFile()).start();
+                long deadline = System.currentTimeMillis() + 180_000;
+                while (!Files.exists(pid) && System.currentTimeMillis() < deadline && first.isAlive()) {
+                    Thread.sleep(20);
+                }
+                assertTrue(Files.exists(pid), step + " never started: " + Files.readString(ws.dir().resolve("first-run.log")));
+                first.destroyForcibly().waitFor();
+                pidBefore = Files.readString(pid);
+
+                run = ws.run("17");
+                acknowledged = load.acknowledged();
+            } finally {
+                watching.set(false);
+                slots.join();
+            }
+            assertEquals(0, run.exitCode(), run::toString);
+            assertTrue(run.stderr().contains("resuming upgrade online to PostgreSQL 17"), run.stderr());
+            assertEquals(pidBefore, Files.readString(pid), step + " was started a second time");
+            assertEquals(List.of("Validating", "Validating", "SchemaCheck", "Replicating", "Verifying", "CatchingUp", "ScalingDown", "Cutover",
+                    "Repointing", "ScalingUp", "Analyzing"), DirectUpgradeTest.phases(run.resource().path("status")));
+            assertTrue(mostSlots.get() <= 3, "at most one slot per database (3), seen: " + mostSlots.get());
+            Set<Long> onTarget = new HashSet<>(LogicalFixtures.longs(target, "shop", "select id from load_events"));
+            assertEquals(List.of(), acknowledged.stream().filter(id -> !onTarget.contains(id)).toList(), "acknowledged writes lost");
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+        }
+    }
+
+    /**
+     * {@code pgupgrade run --reset} of an upgrade that is replicating: the rollback runs first (as a
+     * deletion does under the operator), so nothing of ours is left on either server and the source
+     * takes writes; only then is the state forgotten and the upgrade started again, which Validating
+     * refuses while the target holds the first attempt's copy.
+     */
+    @Test
+    void resetOfAReplicatingUpgradeRollsBackFirstAndLeavesNothing() throws Exception {
+        try (PostgresServer source = PostgresServer.start("15", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17")) {
+            LogicalFixtures.dataset(source);
+            UpgradeWorkspace ws = workspace(source, target, "17", "  approval: {required: true}\n");
+            UpgradeWorkspace.Result waiting = ws.run("17");
+            assertEquals(6, waiting.exitCode(), waiting::toString);
+            assertEquals(3, source.queryInt("template1", "select count(*) from pg_replication_slots"), "replicating: one slot per database");
+
+            UpgradeWorkspace.Result reset = ws.run("17", "--reset");
+            assertTrue(reset.stderr().contains("--reset: rolling back what this upgrade left on the servers"), reset::toString);
+            LogicalFixtures.assertNoReplicationLeft(source, target);
+            assertEquals(0, source.queryInt("template1", "select count(*) from pg_database where not datallowconn and datname <> 'template0'"));
+            source.execute("shop", "insert into items select g, 'after the reset', 1 from generate_series(900001, 900010) g");
+            // the new attempt: the target still holds the first one's copy, which Validating refuses, touching nothing
+            assertEquals(1, reset.exitCode(), reset::toString);
+            JsonNode status = new ObjectMapper().readTree(Files.readString(ws.stateFile())).path("status");
+            assertEquals(1, status.path("attempt").asInt(), "a new upgrade, from the beginning: " + status);
+            assertEquals("Failed", status.path("phase").asText(), status::toString);
+            assertEquals("Validating", status.path("failedPhase").asText(), status::toString);
             LogicalFixtures.assertNoReplicationLeft(source, target);
         }
     }

@@ -29,6 +29,8 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The online strategy through the real JOSDK Operator: step Jobs run by {@link LocalKubelet} against
@@ -88,8 +90,10 @@ class OperatorLogicalTest {
         }
     }
 
-    @Test
-    void deletingTheResourceWhileReplicatingRemovesEveryReplicationObject() throws Exception {
+    /** Deleted while the initial copy runs (its step is stopped first), or while the approval waits with the target streaming. */
+    @ParameterizedTest(name = "deleted during {0}")
+    @EnumSource(value = Phase.class, names = {"Replicating", "AwaitingApproval"})
+    void deletingTheResourceWhileReplicatingRemovesEveryReplicationObject(Phase deletedDuring) throws Exception {
         try (PostgresServer source = PostgresServer.start("13", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17");
              MockCluster cluster = new MockCluster().namespace(NS);
              LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).start()) {
@@ -104,8 +108,17 @@ class OperatorLogicalTest {
                 approval.setRequired(true);
                 upgrade.getSpec().setApproval(approval);
                 client.resource(upgrade).create();
-                cluster.await(NS, "doomed", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 240);
-                assertEquals(3, source.queryInt("template1", "select count(*) from pg_replication_slots"), "replicating: one slot per database");
+                if (deletedDuring == Phase.Replicating) {
+                    long until = System.currentTimeMillis() + 240_000;
+                    while (source.queryInt("template1", "select count(*) from pg_replication_slots") == 0 && System.currentTimeMillis() < until) {
+                        Thread.sleep(20);
+                    }
+                    assertEquals(Phase.Replicating, client.resources(PostgresUpgrade.class).inNamespace(NS).withName("doomed").get().getStatus().getPhase(),
+                            "the copy began");
+                } else {
+                    cluster.await(NS, "doomed", u -> u.getStatus() != null && u.getStatus().getPhase() == Phase.AwaitingApproval, 240);
+                    assertEquals(3, source.queryInt("template1", "select count(*) from pg_replication_slots"), "replicating: one slot per database");
+                }
 
                 client.resources(PostgresUpgrade.class).inNamespace(NS).withName("doomed").delete();
                 long deadline = System.currentTimeMillis() + 120_000;
