@@ -282,7 +282,7 @@ done
 # from the source -> first ack from the target) and as status recorded it (Cutover), acknowledged
 # writes missing on the target, and whether the target's sequence is past every id the source gave.
 # pgbench_history has no key: the manifest allows REPLICA IDENTITY FULL, as the refusal suggests.
-declare -A L_SYNC L_BLOCKED L_CUTOVER L_LOST L_SEQ L_CHECK L_WRITES
+declare -A L_SYNC L_BLOCKED L_CUTOVER L_LOST L_SEQ L_CHECK L_WRITES L_LAG
 logical_scales=()
 writer() {  # writer SOURCE_URL TARGET_URL STATE LOG: see above; ends after 20 writes on the target
   local src=$1 tgt=$2 state=$3 log=$4 id n=0 period
@@ -341,7 +341,7 @@ for lscale in $( ((${#requested_scales[@]})) && printf '%s\n' "${requested_scale
   logical_scales+=("$lscale")
   if [[ $rc != 0 ]]; then
     say "$method: pgupgrade run exited with $rc:"; tail -n 20 "$dir/run.err" >&2
-    L_SYNC[$lscale]=FAILED; L_BLOCKED[$lscale]=-; L_CUTOVER[$lscale]=-; L_LOST[$lscale]=-; L_SEQ[$lscale]=-; L_CHECK[$lscale]=-; L_WRITES[$lscale]=-
+    L_SYNC[$lscale]=FAILED; L_BLOCKED[$lscale]=-; L_CUTOVER[$lscale]=-; L_LAG[$lscale]=-; L_LOST[$lscale]=-; L_SEQ[$lscale]=-; L_CHECK[$lscale]=-; L_WRITES[$lscale]=-
     failures=$((failures + 1))
   else
     last_source=$(awk '$1 == "source" { t = $2 } END { print t }' "$dir/writes.log")
@@ -350,6 +350,10 @@ for lscale in $( ((${#requested_scales[@]})) && printf '%s\n' "${requested_scale
     L_BLOCKED[$lscale]=$(seconds "$last_source" "$first_target")
     L_SYNC[$lscale]=$(fmt "$(jq -r '[.status.steps[] | select(.phase == "Replicating")] | last | .durationSeconds // 0' "$dir/result.json")")
     L_CUTOVER[$lscale]=$(fmt "$(jq -r '[.status.steps[] | select(.phase == "Cutover")] | last | .durationSeconds // 0' "$dir/result.json")")
+    # the lag the cutover started from: CatchingUp's last look ("... 12.0 KiB behind (0.3 s), ...", our own text)
+    L_LAG[$lscale]=$(jq -r '[.status.steps[] | select(.phase == "CatchingUp")] | last | .message // ""' "$dir/result.json" \
+      | sed -nE 's/.* ([0-9.]+ [KMGT]?i?B) behind \(([0-9.?]+) s\).*/\1 \/ \2 s/p')
+    L_LAG[$lscale]=${L_LAG[$lscale]:--}
     # acknowledged by the source, missing on the target
     psql -X -qAt "postgresql://postgres@127.0.0.1:$target_port/db" -c "select id from bench_writes" | sort -n > "$dir/target.ids"
     awk '$1 == "source" { print $3 }' "$dir/writes.log" | sort -n > "$dir/source.ids"
@@ -384,10 +388,10 @@ done
 if (( ${#logical_scales[@]} )); then
   echo
   echo "online: pgupgrade:logical, $LOGICAL_RATE writes/s on the source for the whole upgrade, then on the target"
-  lrow() { printf '%-7s %15s %24s %19s %14s %14s %9s  %s\n' "$@"; }
-  lrow scale "initial sync s" "writes blocked s (app)" "cutover s (status)" "writes acked" "lost on target" sequence "data check"
+  lrow() { printf '%-7s %15s %20s %24s %19s %14s %14s %9s  %s\n' "$@"; }
+  lrow scale "initial sync s" "lag at cutover" "writes blocked s (app)" "cutover s (status)" "writes acked" "lost on target" sequence "data check"
   for l in "${logical_scales[@]}"; do
-    lrow "$l" "${L_SYNC[$l]}" "${L_BLOCKED[$l]}" "${L_CUTOVER[$l]}" "${L_WRITES[$l]}" "${L_LOST[$l]}" "${L_SEQ[$l]}" "${L_CHECK[$l]}"
+    lrow "$l" "${L_SYNC[$l]}" "${L_LAG[$l]}" "${L_BLOCKED[$l]}" "${L_CUTOVER[$l]}" "${L_WRITES[$l]}" "${L_LOST[$l]}" "${L_SEQ[$l]}" "${L_CHECK[$l]}"
   done
 fi
 echo

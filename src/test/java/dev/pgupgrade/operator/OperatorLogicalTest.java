@@ -53,6 +53,18 @@ class OperatorLogicalTest {
         return upgrade;
     }
 
+    private static PostgresUpgrade approvalRequired(PostgresUpgrade upgrade) {
+        ApprovalSpec approval = new ApprovalSpec();
+        approval.setRequired(true);
+        upgrade.getSpec().setApproval(approval);
+        return upgrade;
+    }
+
+    private static void serverSecrets(KubernetesClient client, PostgresServer source, PostgresServer target) {
+        OperatorEndToEndTest.secret(client, "source-db", "url", source.url("postgres"));
+        OperatorEndToEndTest.secret(client, "target-db", "url", target.url("postgres"));
+    }
+
     @Test
     void upgradesOnlineWithAnAppWritingAndRepointsIt() throws Exception {
         try (PostgresServer source = PostgresServer.start("15", LogicalFixtures.LOGICAL); PostgresServer target = PostgresServer.start("17");
@@ -60,8 +72,7 @@ class OperatorLogicalTest {
              LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).start()) {
             LogicalFixtures.dataset(source);
             KubernetesClient client = cluster.client();
-            OperatorEndToEndTest.secret(client, "source-db", "url", source.url("postgres"));
-            OperatorEndToEndTest.secret(client, "target-db", "url", target.url("postgres"));
+            serverSecrets(client, source, target);
             OperatorEndToEndTest.secret(client, "shop-app", "DATABASE_URL", source.url("shop"));
             OperatorEndToEndTest.deployment(client, "shop-api", 2);
             Operator operator = Operators.start(client);
@@ -99,14 +110,10 @@ class OperatorLogicalTest {
              LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).start()) {
             LogicalFixtures.dataset(source);
             KubernetesClient client = cluster.client();
-            OperatorEndToEndTest.secret(client, "source-db", "url", source.url("postgres"));
-            OperatorEndToEndTest.secret(client, "target-db", "url", target.url("postgres"));
+            serverSecrets(client, source, target);
             Operator operator = Operators.start(client);
             try {
-                PostgresUpgrade upgrade = online("doomed");
-                ApprovalSpec approval = new ApprovalSpec();
-                approval.setRequired(true);
-                upgrade.getSpec().setApproval(approval);
+                PostgresUpgrade upgrade = approvalRequired(online("doomed"));
                 client.resource(upgrade).create();
                 if (deletedDuring == Phase.Replicating) {
                     long until = System.currentTimeMillis() + 240_000;
@@ -148,14 +155,10 @@ class OperatorLogicalTest {
              LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp, Map.of("17", PostgresServer.binDir("17"))).servingLogs(cluster).start()) {
             LogicalFixtures.dataset(source);
             KubernetesClient client = cluster.client();
-            OperatorEndToEndTest.secret(client, "source-db", "url", source.url("postgres"));
-            OperatorEndToEndTest.secret(client, "target-db", "url", target.url("postgres"));
+            serverSecrets(client, source, target);
             Operator operator = Operators.start(client);
             try {
-                PostgresUpgrade upgrade = online("watched");
-                ApprovalSpec approval = new ApprovalSpec();
-                approval.setRequired(true);
-                upgrade.getSpec().setApproval(approval);
+                PostgresUpgrade upgrade = approvalRequired(online("watched"));
                 LogicalSpec logical = new LogicalSpec();
                 logical.setWarnRetainedWalMegabytes(24);
                 logical.setMaxRetainedWalMegabytes(48);
@@ -172,6 +175,10 @@ class OperatorLogicalTest {
                 assertEquals(Set.of("postgres", "shop", "second | db"),
                         Set.copyOf(replication.getDatabases().stream().map(ReplicationStatus.DatabaseReplication::getDatabase).toList()));
                 assertEquals("False", Conditions.find(watched.getStatus().getConditions(), Conditions.WAL_RETAINED).getStatus());
+                // seconds since the source was where each subscriber is: a caught-up target is seconds behind, not hours
+                assertTrue(replication.getLagSeconds() >= 0 && replication.getLagSeconds() < 60, "lag seconds: " + replication.getLagSeconds());
+                assertTrue(replication.getDatabases().stream().allMatch(d -> d.getLagSeconds() >= 0 && d.getLagSeconds() < 60
+                        && d.getRetainedBytes() >= 0 && d.getLagBytes() >= 0), () -> client.getKubernetesSerialization().asYaml(replication));
 
                 // a subscriber stalls (disabled by hand), and the source writes 32 MiB of WAL: past the warning, under the limit
                 for (String db : List.of("postgres", "shop", "second | db")) {
@@ -183,6 +190,9 @@ class OperatorLogicalTest {
                 PostgresUpgrade warned = cluster.await(NS, "watched", u -> Conditions.find(u.getStatus().getConditions(), Conditions.WAL_RETAINED) != null
                         && "True".equals(Conditions.find(u.getStatus().getConditions(), Conditions.WAL_RETAINED).getStatus()), 60);
                 assertEquals(Phase.AwaitingApproval, warned.getStatus().getPhase());
+                ReplicationStatus stalled = warned.getStatus().getProgress().getReplication();
+                assertTrue(stalled.getLagBytes() >= 32L * 3 << 20, "every stalled subscriber is 32 MiB behind: " + stalled.getLagBytes());
+                assertTrue(stalled.getLagSeconds() > 0 && stalled.getLagSeconds() < 300, "lag seconds since the stall: " + stalled.getLagSeconds());
                 assertTrue(Conditions.find(warned.getStatus().getConditions(), Conditions.WAL_RETAINED).getMessage()
                         .contains("over spec.logical.warnRetainedWalMegabytes (24 MiB)"));
                 assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream()

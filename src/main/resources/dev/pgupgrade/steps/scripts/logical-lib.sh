@@ -174,13 +174,18 @@ replication_look() {
   touch "$file.history"
   if [[ -s $file.slots ]]; then printf '%s\t%s\n' "$now" "$(head -n1 "$file.slots" | cut -f4)" >> "$file.history"; fi
   # awk sees slot names (ours, [a-z0-9_]) and numbers only; the seconds of a subscriber are those since
-  # the first sampled position beyond what it applied (the oldest sample when it is older than them all)
+  # the source passed what it applied, interpolated between the two samples around that position
   awk -F'\t' -v now="$now" -v history="$file.history.new" -v totals="$file.totals" '
+    BEGIN { n = 0 }  # numeric from the start: t[n] with n unset would be t[""], not t[0]
     FILENAME == ARGV[1] { t[n] = $1; l[n] = $2; n++; next }
     { applied = $4 - $2; seconds = 0
       if ($2 > 0 && n > 0) {
         for (i = 0; i < n - 1 && l[i] <= applied; i++) {}
-        seconds = (now - t[i]) / 1000
+        # between the last sample at or before it and the first beyond, by WAL position (the oldest sample when none is before)
+        passed = t[i]
+        if (i > 0 && l[i] > l[i - 1]) passed = t[i - 1] + (applied - l[i - 1]) / (l[i] - l[i - 1]) * (t[i] - t[i - 1])
+        seconds = (now - passed) / 1000
+        if (i > 0) i--
         if (keep == "" || i < keep) keep = i
       }
       printf "%s\t%s\t%s\t%.1f\n", $1, $2, $3, seconds
