@@ -13,6 +13,13 @@ public final class Conditions {
     public static final String FAILED = "Failed";
     /** Set when the spec changed after the downtime began: the change is not applied (see status.acceptedSpec). */
     public static final String SPEC_CHANGE_REFUSED = "SpecChangeRefused";
+    /**
+     * kstatus (Flux's health checks, {@code kubectl wait}, cli-utils): True while the upgrade has work
+     * left, so a GitOps tool waits for it rather than calling it done the moment it exists.
+     */
+    public static final String RECONCILING = "Reconciling";
+    /** kstatus: True once the upgrade ended without succeeding (Failed, RolledBack): a health check fails on it. */
+    public static final String STALLED = "Stalled";
     /** True while reconciles fail (an API error, say) and JOSDK retries; False once one completes. */
     public static final String RECONCILE_ERROR = "ReconcileError";
     /**
@@ -53,7 +60,9 @@ public final class Conditions {
             case READY -> 0;
             case PROGRESSING -> 1;
             case FAILED -> 2;
-            default -> 3;
+            case RECONCILING -> 3;
+            case STALLED -> 4;
+            default -> 5;
         };
     }
 

@@ -383,6 +383,12 @@ public final class UpgradeEngine {
         boolean failed = status.getFailedPhase() != null;
         status.setConditions(Conditions.set(status.getConditions(), Conditions.FAILED, failed,
                 failed ? status.getFailedPhase() + "Failed" : "NoFailure", failed ? message : "no failure", generation, at));
+        // kstatus reads these two (with observedGeneration): in progress until terminal, stalled when it ended badly
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.RECONCILING, !phase.isTerminal(),
+                phase.name(), message, generation, at));
+        boolean stalled = phase == Phase.Failed || phase == Phase.RolledBack;
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.STALLED, stalled,
+                stalled ? phase.name() : "NotStalled", stalled ? message : "not stalled", generation, at));
         return status;
     }
 

@@ -33,6 +33,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class UpgradeEngineTest {
     private static final Instant T0 = Instant.parse("2025-03-01T10:00:00.250Z");
@@ -152,6 +154,27 @@ class UpgradeEngineTest {
 
     // ---- initialize ------------------------------------------------------------------------------
 
+    /** What kstatus (Flux, kubectl wait) and any condition reader see, pinned for every phase. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Phase.class)
+    void everyPhaseMapsToTheConditionsGitOpsToolsRead(Phase phase) {
+        PostgresUpgrade u = upgrade("17");
+        u.setStatus(engine.initialize(u, T0));
+        u.getStatus().setPhase(phase);
+        if (phase == Phase.Failed || phase == Phase.RolledBack || phase == Phase.RollingBack) {
+            u.getStatus().setFailedPhase(Phase.Restoring);
+        }
+        PostgresUpgradeStatus s = engine.waitingToStart(u, "looked at", T0);
+        boolean ended = phase == Phase.Succeeded || phase == Phase.Failed || phase == Phase.RolledBack;
+        boolean endedBadly = phase == Phase.Failed || phase == Phase.RolledBack;
+        assertEquals(ended ? "False" : "True", condition(s, Conditions.RECONCILING).getStatus(), "Reconciling (kstatus: InProgress)");
+        assertEquals(endedBadly ? "True" : "False", condition(s, Conditions.STALLED).getStatus(), "Stalled (kstatus: Failed)");
+        assertEquals(phase == Phase.Succeeded ? "True" : "False", condition(s, Conditions.READY).getStatus(), "Ready");
+        assertEquals(ended ? "False" : "True", condition(s, Conditions.PROGRESSING).getStatus(), "Progressing");
+        s.getConditions().forEach(c -> assertEquals(GENERATION, c.getObservedGeneration(), c.getType() + ": kstatus compares it with metadata.generation"));
+        assertEquals(GENERATION, s.getObservedGeneration());
+    }
+
     @Nested
     class Initialize {
         @Test
@@ -179,7 +202,7 @@ class UpgradeEngineTest {
             assertEquals("False", failed.getStatus());
             assertEquals("NoFailure", failed.getReason());
             assertEquals("no failure", failed.getMessage());
-            assertEquals(List.of("Ready", "Progressing", "Failed"), s.getConditions().stream().map(Condition::getType).toList());
+            assertEquals(List.of("Ready", "Progressing", "Failed", "Reconciling", "Stalled"), s.getConditions().stream().map(Condition::getType).toList());
         }
 
         @Test
