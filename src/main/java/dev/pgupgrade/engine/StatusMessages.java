@@ -17,8 +17,6 @@ import java.util.List;
  * what to do. One place, so the same situation always reads the same, in the CLI and in kubectl.
  */
 final class StatusMessages {
-    private static final long MIB = 1024L * 1024;
-
     private StatusMessages() {
     }
 
@@ -131,15 +129,15 @@ final class StatusMessages {
     }
 
     /** The WalRetained condition's message. */
-    static String walRetained(ReplicationStatus replication, int warnMegabytes, int maxMegabytes) {
-        long retained = replication.getRetainedBytes() == null ? 0 : replication.getRetainedBytes();
-        if (retained > warnMegabytes * MIB) {
-            return "our replication slots make the source keep " + Figures.bytes(retained) + " of WAL, over spec.logical.warnRetainedWalMegabytes ("
+    static String walRetained(ReplicationStatus replication, boolean overWarning, int warnMegabytes, int maxMegabytes) {
+        String retained = Figures.bytes(replication.getRetainedBytes() == null ? 0L : replication.getRetainedBytes());
+        if (overWarning) {
+            return "our replication slots make the source keep " + retained + " of WAL, over spec.logical.warnRetainedWalMegabytes ("
                     + warnMegabytes + " MiB); past maxRetainedWalMegabytes (" + maxMegabytes + " MiB) the upgrade stops and removes them. "
                     + "The target is " + Figures.bytes(replication.getLagBytes()) + " behind: see status.progress.replication for the slowest "
                     + "database, or approve the cutover sooner";
         }
-        return "our replication slots make the source keep " + Figures.bytes(retained) + " of WAL (warning past " + warnMegabytes + " MiB)";
+        return "our replication slots make the source keep " + retained + " of WAL (warning past " + warnMegabytes + " MiB)";
     }
 
     /** The watch's step record once the approval stopped it. */

@@ -223,8 +223,8 @@ public final class UpgradeEngine {
             Long retained = report.replication().getRetainedBytes();
             boolean over = retained != null && retained > warn * 1024L * 1024;
             status.setConditions(Conditions.set(status.getConditions(), Conditions.WAL_RETAINED, over, over ? "OverWarningLimit" : "WithinLimit",
-                    StatusMessages.walRetained(report.replication(), warn, LogicalSpec.maxRetainedWalMegabytes(logical)),
-                    upgrade.getMetadata().getGeneration(), now.truncatedTo(ChronoUnit.SECONDS).toString()));
+                    StatusMessages.walRetained(report.replication(), over, warn, LogicalSpec.maxRetainedWalMegabytes(logical)),
+                    upgrade.getMetadata().getGeneration(), conditionTime(now)));
         }
         return status;
     }
@@ -234,18 +234,12 @@ public final class UpgradeEngine {
      * recorded as stopped, with what it last saw.
      */
     public PostgresUpgradeStatus approved(PostgresUpgrade upgrade, StepSpec watch, String approval, Instant now) {
-        PostgresUpgrade approvedOne = upgrade;
-        StepStatus record = watch == null ? null : find(upgrade.getStatus(), watch.name());
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        StepStatus record = watch == null ? null : find(status, watch.name());
         if (record != null && record.getState() == StepState.Running) {
-            PostgresUpgradeStatus status = copy(upgrade.getStatus());
-            record = find(status, watch.name());
-            record.setState(StepState.Succeeded);
-            record.setFinishedAt(timestamp(now));
-            record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-            record.setMessage(StatusMessages.watchStopped(status.getProgress()));
-            approvedOne = withStatus(upgrade, status);
+            end(record, StepState.Succeeded, StatusMessages.watchStopped(status.getProgress()), now);
         }
-        return phaseEnded(approvedOne, null, new PhaseOutcome.Completed(approval), now);
+        return phaseEnded(withStatus(upgrade, status), null, new PhaseOutcome.Completed(approval), now);
     }
 
     /** Steps still recorded Running in a phase the upgrade has left (a watch, a step interrupted by a deletion). */
@@ -261,13 +255,18 @@ public final class UpgradeEngine {
         for (String name : names) {
             StepStatus record = find(status, name);
             if (record != null && record.getState() == StepState.Running) {
-                record.setState(StepState.Failed);
-                record.setFinishedAt(timestamp(now));
-                record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-                record.setMessage(StatusMessages.stoppedBehind(record.getPhase(), status.getPhase(), status.getMessage()));
+                end(record, StepState.Failed, StatusMessages.stoppedBehind(record.getPhase(), status.getPhase(), status.getMessage()), now);
             }
         }
         return status;
+    }
+
+    /** A step record ends now: its state, when, how long it took, and what it said. */
+    private static void end(StepStatus record, StepState state, String message, Instant now) {
+        record.setState(state);
+        record.setFinishedAt(timestamp(now));
+        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
+        record.setMessage(message);
     }
 
     private static PostgresUpgrade withStatus(PostgresUpgrade upgrade, PostgresUpgradeStatus status) {
@@ -292,19 +291,12 @@ public final class UpgradeEngine {
         if (!verdict.ok()) {
             StepStatus failed = find(status, step.name());
             if (failed != null) {
-                failed.setState(StepState.Failed);
-                failed.setFinishedAt(timestamp(now));
-                failed.setDurationSeconds(durationSeconds(failed.getStartedAt(), now));
-                failed.setMessage(verdict.message());
+                end(failed, StepState.Failed, verdict.message(), now);
             }
             return phaseEnded(withStatus(upgrade, status), null, new PhaseOutcome.Refused(verdict.message()), now);
         }
         // No record of the phase's own step is opened here: its intent is stored when it starts, like any step's.
-        StepStatus record = stepRecord(status, step.name(), step.phase(), now);
-        record.setState(StepState.Succeeded);
-        record.setFinishedAt(timestamp(now));
-        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-        record.setMessage(verdict.message());
+        end(stepRecord(status, step.name(), step.phase(), now), StepState.Succeeded, verdict.message(), now);
         return status;
     }
 
@@ -319,10 +311,8 @@ public final class UpgradeEngine {
         Verdict verdict = StepVerdicts.judge(kind, outcome, upgrade.getSpec(), new StatusFacts(status, upgrade.getSpec(), timestamp(now)));
 
         StepStatus record = stepRecord(status, Names.step(phase, status), phase, now);
-        record.setFinishedAt(timestamp(now));
-        record.setDurationSeconds(durationSeconds(record.getStartedAt(), now));
-        record.setState(outcome instanceof PhaseOutcome.Skipped ? StepState.Skipped : verdict.ok() ? StepState.Succeeded : StepState.Failed);
-        record.setMessage(verdict.message());
+        end(record, outcome instanceof PhaseOutcome.Skipped ? StepState.Skipped : verdict.ok() ? StepState.Succeeded : StepState.Failed,
+                verdict.message(), now);
         record.setBytes(verdict.bytes());
         record.setExpectedErrors(verdict.expectedErrors());
         record.setUnexpectedErrors(verdict.unexpectedErrors());
@@ -352,7 +342,7 @@ public final class UpgradeEngine {
             if (Conditions.find(status.getConditions(), Conditions.WAL_RETAINED) != null) {
                 status.setConditions(Conditions.set(status.getConditions(), Conditions.WAL_RETAINED, false, "ReplicationEnded",
                         "the upgrade ended: no slot of ours keeps WAL on the source", upgrade.getMetadata().getGeneration(),
-                        now.truncatedTo(ChronoUnit.SECONDS).toString()));
+                        conditionTime(now)));
             }
             if (next == Phase.Succeeded) {
                 status.setMessage(StatusMessages.succeeded(status, durationSeconds(status.getStartedAt(), now),
@@ -373,7 +363,7 @@ public final class UpgradeEngine {
     private static PostgresUpgradeStatus withConditions(PostgresUpgradeStatus status, PostgresUpgrade upgrade, Instant now) {
         Phase phase = status.getPhase();
         Long generation = upgrade.getMetadata().getGeneration();
-        String at = now.truncatedTo(ChronoUnit.SECONDS).toString();
+        String at = conditionTime(now);
         String message = status.getMessage();
         status.setConditions(Conditions.set(status.getConditions(), Conditions.READY, phase == Phase.Succeeded,
                 phase == Phase.Succeeded ? "UpgradeSucceeded" : phase.name(), message, generation, at));
@@ -416,6 +406,11 @@ public final class UpgradeEngine {
 
     static StepStatus find(PostgresUpgradeStatus status, String name) {
         return status.getSteps().stream().filter(s -> name.equals(s.getName())).findFirst().orElse(null);
+    }
+
+    /** Conditions are stamped in whole seconds, as Kubernetes writes them. */
+    private static String conditionTime(Instant now) {
+        return now.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
     public static String timestamp(Instant instant) {

@@ -121,8 +121,7 @@ public final class JobStepRunner implements StepRunner {
 
     @Override
     public void discard(StepSpec step) {
-        client.batch().v1().jobs().inNamespace(upgrade.getMetadata().getNamespace())
-                .withName(Names.job(upgrade, step.name())).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+        stop(step.name());  // the Job, and its pod if any is left
     }
 
     /**
