@@ -17,6 +17,7 @@ import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.UpgradeWorkspace;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
@@ -78,18 +79,8 @@ class DirectUpgradeResumeTest {
                     .directManifest("killed", "17", "");
             // A separate JVM running pgupgrade run, killed with SIGKILL while SchemaCheck's throwaway
             // server is starting: no shutdown hook runs, the step's process lives on as an orphan.
-            Process pgupgrade = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), "dev.pgupgrade.cli.Main", "run", "-f", ws.manifest().toString(),
-                    "--secrets-dir", ws.dir().resolve("secrets").toString(), "--pg-bin", "17=" + PostgresServer.binDir("17"))
-                    .redirectErrorStream(true).redirectOutput(ws.dir().resolve("first-run.log").toFile()).start();
+            String pidBefore = ws.killRunOnceStarted("17", "schema-check-1", Duration.ofSeconds(60));
             Path schemaCheckPid = StateFile.workDirBeside(ws.manifest()).resolve("steps/schema-check-1.pid");
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (!Files.exists(schemaCheckPid) && System.currentTimeMillis() < deadline && pgupgrade.isAlive()) {
-                Thread.sleep(20);
-            }
-            assertTrue(Files.exists(schemaCheckPid), "SchemaCheck never started: " + Files.readString(ws.dir().resolve("first-run.log")));
-            pgupgrade.destroyForcibly().waitFor();
-            String pidBefore = Files.readString(schemaCheckPid);
 
             UpgradeWorkspace.Result run = ws.run("17");
 

@@ -14,6 +14,7 @@ import dev.pgupgrade.testing.UpgradeWorkspace;
 import dev.pgupgrade.testing.WriteLoad;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -228,17 +229,7 @@ class LogicalUpgradeTest {
             String pidBefore;
             try (WriteLoad load = new WriteLoad(source::connect, "shop", 20).start()) {
                 slots.start();
-                Process first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp", System.getProperty("java.class.path"), "dev.pgupgrade.cli.Main", "run", "-f", ws.manifest().toString(),
-                        "--secrets-dir", ws.dir().resolve("secrets").toString(), "--pg-bin", "17=" + PostgresServer.binDir("17"))
-                        .redirectErrorStream(true).redirectOutput(ws.dir().resolve("first-run.log").toFile()).start();
-                long deadline = System.currentTimeMillis() + 180_000;
-                while (!Files.exists(pid) && System.currentTimeMillis() < deadline && first.isAlive()) {
-                    Thread.sleep(20);
-                }
-                assertTrue(Files.exists(pid), step + " never started: " + Files.readString(ws.dir().resolve("first-run.log")));
-                first.destroyForcibly().waitFor();
-                pidBefore = Files.readString(pid);
+                pidBefore = ws.killRunOnceStarted("17", step, Duration.ofSeconds(180));
 
                 run = ws.run("17");
                 acknowledged = load.acknowledged();

@@ -131,6 +131,30 @@ public final class UpgradeWorkspace {
         }
     }
 
+    /**
+     * {@code pgupgrade run} in a JVM of its own, killed with SIGKILL once {@code step} has started (its
+     * pid file exists): no shutdown hook runs, so the step's process lives on as an orphan, as after a
+     * crash. Returns the step's pid file as it was then, for comparing after a resumed run.
+     */
+    public String killRunOnceStarted(String targetMajor, String step, Duration within) throws IOException, InterruptedException {
+        Path log = dir.resolve("first-run.log");
+        Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.pgupgrade.cli.Main", "run", "-f", manifest.toString(),
+                "--secrets-dir", secrets.toString(), "--pg-bin", targetMajor + "=" + PostgresServer.binDir(targetMajor))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Path pid = StateFile.workDirBeside(manifest).resolve("steps/" + step + ".pid");
+        long deadline = System.currentTimeMillis() + within.toMillis();
+        while (!Files.exists(pid) && System.currentTimeMillis() < deadline && run.isAlive()) {
+            Thread.sleep(20);
+        }
+        if (!Files.exists(pid)) {
+            run.destroyForcibly().waitFor();
+            throw new AssertionError(step + " never started: " + Files.readString(log));
+        }
+        run.destroyForcibly().waitFor();
+        return Files.readString(pid);
+    }
+
     public Path dir() {
         return dir;
     }

@@ -5,6 +5,7 @@ import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.ReplicationStatus;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.EnvValue;
 import dev.pgupgrade.steps.Figures;
@@ -37,6 +38,8 @@ public final class CatchUp implements StepKind<CatchUp.Result> {
 
     public static final String WATCH = "LOGICAL_WATCH";
     public static final String LOOK_SECONDS = "LOGICAL_LOOK_SECONDS";
+    /** How many databases a progress line names (the most lagging): what status keeps of them. */
+    public static final String REPORTED_DATABASES = "LOGICAL_REPORTED_DATABASES";
 
     public static StepSpec step(PostgresUpgrade upgrade) {
         return Steps.of(upgrade, Phase.CatchingUp, KIND, env(upgrade, false, 1), true);
@@ -48,7 +51,8 @@ public final class CatchUp implements StepKind<CatchUp.Result> {
                 .put(CAUGHT_UP_BYTES, LogicalSpec.CAUGHT_UP_BYTES)
                 .put(MAX_RETAINED_MB, LogicalSpec.maxRetainedWalMegabytes(Replication.spec(upgrade)))
                 .put(WATCH, watch)
-                .put(LOOK_SECONDS, lookSeconds).build();
+                .put(LOOK_SECONDS, lookSeconds)
+                .put(REPORTED_DATABASES, ReplicationStatus.MAX_DATABASES).build();
     }
 
     @Override

@@ -10,10 +10,11 @@
 # when a subscription keeps failing to apply (a conflicting row on the target, say).
 # Writes nothing but "enable" on the target; rerunnable.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, LOGICAL_NAME, LOGICAL_CAUGHT_UP_BYTES,
-#      LOGICAL_MAX_RETAINED_MB, LOGICAL_WATCH, LOGICAL_LOOK_SECONDS.
+#      LOGICAL_MAX_RETAINED_MB, LOGICAL_WATCH, LOGICAL_LOOK_SECONDS, LOGICAL_REPORTED_DATABASES.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/logical-lib.sh"
-: "${SOURCE_URL:?}" "${TARGET_URL:?}" "${LOGICAL_CAUGHT_UP_BYTES:?}" "${LOGICAL_MAX_RETAINED_MB:?}" "${LOGICAL_WATCH:?}" "${LOGICAL_LOOK_SECONDS:?}"
+: "${SOURCE_URL:?}" "${TARGET_URL:?}" "${LOGICAL_CAUGHT_UP_BYTES:?}" "${LOGICAL_MAX_RETAINED_MB:?}" "${LOGICAL_WATCH:?}" "${LOGICAL_LOOK_SECONDS:?}" \
+  "${LOGICAL_REPORTED_DATABASES:?}"
 started=$(date +%s%N)
 max_retained=$((LOGICAL_MAX_RETAINED_MB * 1024 * 1024))
 target_num=$(psql_at "$TARGET_URL" "the target server" "show server_version_num")
@@ -53,7 +54,7 @@ while :; do
     else
       # A lost connection counts as an error too (a source restart), and is retried every few seconds; a
       # change that keeps failing (a row on the target conflicting with the source's) keeps counting.
-      errors=$(on_target "" -c "select coalesce(sum(apply_error_count), 0) from pg_stat_subscription_stats where subname like '${LOGICAL_NAME}\_%'" 2>/dev/null || echo 0)
+      errors=$(apply_errors)
       [[ -n ${errors_before:-} ]] || errors_before=$errors
       ((errors - errors_before < 3 * n)) \
         || die "the subscriptions keep failing on the target ($((errors - errors_before)) errors since this step began; the target's log says why: a row there conflicting with the source's, or the source unreachable)"

@@ -88,11 +88,7 @@ while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
 done < "$LOGICAL_DIR/databases"
 
 # a change the target could not apply (a row there conflicts with the source's) explains a wait that timed out
-apply_errors=0
-if (($(psql_at "$TARGET_URL" "the target server" "show server_version_num") >= 150000)); then
-  apply_errors=$(on_target "" -c "select coalesce(sum(apply_error_count), 0) from pg_stat_subscription_stats
-      where subname like '${LOGICAL_NAME}\_%'" 2>/dev/null || echo 0)
-fi
+errors=$(apply_errors)
 stage "dropping our subscriptions and slots"
 drop_subscriptions
 drop_slots
@@ -100,7 +96,7 @@ finished=$(date +%s%N)
 
 result_num databases "$n"
 result_num sequences "$sequences"
-result_num applyErrors "$apply_errors"
+result_num applyErrors "$errors"
 # per database: name, other sessions left, allows connections, caught up, ms waited, position
 result_lines findings "$dir/findings" 50
 result_num mismatchCount "$(wc -l < "$dir/mismatches")"

@@ -144,6 +144,13 @@ SQL
   rm -f "$LOGICAL_DIR/frozen"
 }
 
+# apply_errors: how many errors our subscriptions counted on the target (a conflicting row, a lost
+# connection), 0 where that cannot be read (PostgreSQL before 15 has no pg_stat_subscription_stats)
+apply_errors() {
+  on_target "" -c "select coalesce(sum(apply_error_count), 0) from pg_stat_subscription_stats where subname like '${LOGICAL_NAME}\_%'" \
+    2>/dev/null || echo 0
+}
+
 # --- watching the replication (CatchingUp, and the watch while AwaitingApproval) -------------------
 
 # database_names FILE: DB_NAMES[oid]=name for the "oid NUL name NUL" pairs of FILE (see source_databases)
@@ -158,8 +165,9 @@ database_names() {
 # (not only what was sent); the seconds since the source was at the position that subscriber has
 # applied (from the source's position sampled at every look, LOGICAL_DIR/watch.history, trimmed to
 # what the slowest subscriber still needs); the WAL its slot makes the source keep; whether its apply
-# worker runs. Sets LOOK_SLOTS, LOOK_LAG (bytes, summed), LOOK_MAX_LAG, LOOK_SECONDS and
-# LOOK_RETAINED (the largest), and LOOK_JSON, the "replication" object of a progress line.
+# worker runs. Sets LOOK_SLOTS, LOOK_LAG (bytes, summed), LOOK_MAX_LAG, LOOK_SECONDS and LOOK_RETAINED
+# (the largest) over every database, and LOOK_JSON, the "replication" object of a progress line,
+# which names the LOGICAL_REPORTED_DATABASES most lagging.
 replication_look() {
   local file=$LOGICAL_DIR/watch now slot lag retained seconds state dbs=() applying=()
   on_source "" -F $'\t' -c "select s.slot_name, greatest(coalesce(pg_wal_lsn_diff(c.lsn, s.confirmed_flush_lsn), 0), 0)::bigint,
@@ -201,7 +209,7 @@ replication_look() {
     state=stopped
     [[ " ${applying[*]} " == *" $slot "* ]] && state=streaming
     dbs+=("{\"database\":$(json_exact "${DB_NAMES[${slot##*_}]:-(database oid ${slot##*_})}"),\"lagBytes\":$lag,\"lagSeconds\":$seconds,\"retainedBytes\":$retained,\"state\":\"$state\"}")
-  done < <(sort -t $'\t' -k2,2nr "$file.looked" | head -n 50)  # the 50 most lagging: a progress line stays small
+  done < <(sort -t $'\t' -k2,2nr "$file.looked" | head -n "$LOGICAL_REPORTED_DATABASES")  # the most lagging: a progress line stays small
   LOOK_JSON="{\"lagBytes\":$LOOK_LAG,\"lagSeconds\":$LOOK_SECONDS,\"retainedBytes\":$LOOK_RETAINED,\"databases\":[$(IFS=,; printf %s "${dbs[*]}")]}"
 }
 
