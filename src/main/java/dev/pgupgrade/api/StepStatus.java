@@ -23,6 +23,8 @@ public class StepStatus {
     private Integer expectedErrors;
     /** Restore errors that were not expected: any of them fails the upgrade. */
     private Integer unexpectedErrors;
+    /** Differences a verification found (Verifying, Cutover's inventory): 0 when the target matched. */
+    private Integer mismatches;
     /** The first unexpected errors, as psql printed them (line number in the dump, message). */
     private List<String> errors = new ArrayList<>();
     /** What the step checked or did, one line per item (Verifying: one line per database). */
@@ -52,6 +54,8 @@ public class StepStatus {
     public void setExpectedErrors(Integer expectedErrors) { this.expectedErrors = expectedErrors; }
     public Integer getUnexpectedErrors() { return unexpectedErrors; }
     public void setUnexpectedErrors(Integer unexpectedErrors) { this.unexpectedErrors = unexpectedErrors; }
+    public Integer getMismatches() { return mismatches; }
+    public void setMismatches(Integer mismatches) { this.mismatches = mismatches; }
     public List<String> getDetails() { return details; }
     public void setDetails(List<String> details) { this.details = details == null ? new ArrayList<>() : details; }
     public List<String> getErrors() { return errors; }

@@ -316,6 +316,7 @@ public final class UpgradeEngine {
         record.setBytes(verdict.bytes());
         record.setExpectedErrors(verdict.expectedErrors());
         record.setUnexpectedErrors(verdict.unexpectedErrors());
+        record.setMismatches(verdict.mismatches());
         record.setErrors(verdict.errors());
         record.setDetails(verdict.details());
         if (verdict.sourceVersion() != null) {

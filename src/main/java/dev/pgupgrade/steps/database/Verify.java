@@ -90,13 +90,13 @@ public final class Verify implements StepKind<Verify.Result> {
         int found = result.mismatchCount();
         String checked = Figures.count(result.databases(), "database") + ", " + Figures.count(result.tables(), "table") + " (" + result.mode() + ")";
         if (found == 0) {
-            return Verdict.ok("target matches the source: " + checked).withDetails(summaries, List.of());
+            return Verdict.ok("target matches the source: " + checked).withDetails(summaries, List.of()).withMismatches(0);
         }
         String what = Figures.count(found, "mismatch") + " between source and target (" + checked + ")"
                 + (mismatches.isEmpty() ? "" : ", first: " + mismatches.get(0));
         if (VerificationSpec.warnOnly(spec.getVerification())) {
-            return Verdict.ok("WARNING: " + what + "; going on because verification.onMismatch is warn").withDetails(summaries, mismatches);
+            return Verdict.ok("WARNING: " + what + "; going on because verification.onMismatch is warn").withDetails(summaries, mismatches).withMismatches(found);
         }
-        return Verdict.failed("the target does not match the source: " + what).withDetails(summaries, mismatches);
+        return Verdict.failed("the target does not match the source: " + what).withDetails(summaries, mismatches).withMismatches(found);
     }
 }

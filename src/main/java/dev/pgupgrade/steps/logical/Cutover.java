@@ -105,10 +105,10 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
                     + "source during replication is not replicated)" + (mismatches.isEmpty() ? "" : ", first: " + mismatches.get(0)));
         }
         if (!problems.isEmpty()) {
-            return Verdict.failed(String.join("; ", problems)).withDetails(findings, mismatches);
+            return Verdict.failed(String.join("; ", problems)).withDetails(findings, mismatches).withMismatches(result.mismatchCount());
         }
         return Verdict.ok("froze writes in " + Figures.count(result.databases(), "database") + " of the source (nobody else connected), the target "
                 + "applied the last of them in " + Figures.seconds(waited) + ", set " + Figures.count(result.sequences(), "sequence")
-                + ", removed the replication; the source stays frozen (docs/online.md)").withDetails(findings, List.of());
+                + ", removed the replication; the source stays frozen (docs/online.md)").withDetails(findings, List.of()).withMismatches(0);
     }
 }
