@@ -120,6 +120,11 @@ final class StatusMessages {
                 + (replication ? "replication removed, the source unfrozen, " : "") + "services back on the source) before it goes.";
     }
 
+    static String specChangedAfterSuccess(Long generation) {
+        return "the spec changed (generation " + generation + ") after the upgrade succeeded: nothing was redone; "
+                + "to upgrade again, create a new PostgresUpgrade";
+    }
+
     static String rejected(List<String> problems) {
         return "The spec is invalid: " + String.join("; ", problems) + ". Nothing was touched: correct the spec to retry.";
     }

@@ -193,6 +193,20 @@ public final class UpgradeEngine {
         return withConditions(status, upgrade, now);
     }
 
+    /**
+     * The spec changed after the upgrade succeeded: nothing is redone (the source was left as it was, the
+     * apps use the target), but the change is acknowledged -- observedGeneration follows it and a condition
+     * says it was not applied -- so kstatus, Flux and Argo CD see a finished resource, not one waiting forever.
+     */
+    public PostgresUpgradeStatus specChangedAfterSuccess(PostgresUpgrade upgrade, Instant now) {
+        PostgresUpgradeStatus status = copy(upgrade.getStatus());
+        Long generation = upgrade.getMetadata().getGeneration();
+        status.setConditions(Conditions.set(status.getConditions(), Conditions.SPEC_CHANGE_REFUSED, true, "AlreadySucceeded",
+                StatusMessages.specChangedAfterSuccess(generation), generation, conditionTime(now)));
+        status.setObservedGeneration(generation);
+        return withConditions(status, upgrade, now);
+    }
+
     /** A spec that fails validation ends the upgrade before anything is touched, listing every problem. */
     public PostgresUpgradeStatus rejected(PostgresUpgrade upgrade, List<String> problems, Instant now) {
         PostgresUpgradeStatus status = upgrade.getStatus() == null ? new PostgresUpgradeStatus() : copy(upgrade.getStatus());

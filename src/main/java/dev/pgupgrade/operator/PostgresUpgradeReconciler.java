@@ -98,6 +98,13 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
                 return store(upgrade, context, problems.isEmpty() ? engine.retried(upgrade, now) : engine.rejected(upgrade, problems, now),
                         UpgradeDriver.NEXT, now);
             }
+            if (phase == Phase.Succeeded && generationChanged(upgrade)) {
+                PostgresUpgradeStatus acknowledged = engine.specChangedAfterSuccess(upgrade, now);
+                Condition refused = Conditions.find(acknowledged.getConditions(), Conditions.SPEC_CHANGE_REFUSED);
+                events.record(upgrade, true, "SpecChangeRefused", refused.getMessage(), "spec change after success at generation "
+                        + upgrade.getMetadata().getGeneration(), now);
+                return store(upgrade, context, acknowledged, UpgradeDriver.NEXT, now);
+            }
             return UpdateControl.noUpdate();  // a finished upgrade is left alone
         }
         if (phase.isBeforeDowntime() && status.getAcceptedSpec() == null && generationChanged(upgrade) && !status.getSteps().isEmpty()) {

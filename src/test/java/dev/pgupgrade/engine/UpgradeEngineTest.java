@@ -175,6 +175,26 @@ class UpgradeEngineTest {
         assertEquals(GENERATION, s.getObservedGeneration());
     }
 
+    /** A spec edited after success: acknowledged (kstatus must not see an upgrade in progress forever), nothing redone. */
+    @Test
+    void aSpecChangedAfterSuccessIsAcknowledgedNotRedone() {
+        PostgresUpgrade u = startedAndAt(Phase.Succeeded, upgrade("17"));
+        int steps = u.getStatus().getSteps().size();
+        u.getMetadata().setGeneration(GENERATION + 1);
+        PostgresUpgradeStatus s = engine.specChangedAfterSuccess(u, T0.plusSeconds(600));
+        assertEquals(Phase.Succeeded, s.getPhase());
+        assertEquals(GENERATION + 1, s.getObservedGeneration());
+        assertEquals(steps, s.getSteps().size());
+        assertEquals("True", condition(s, Conditions.READY).getStatus());
+        assertEquals("False", condition(s, Conditions.RECONCILING).getStatus());
+        assertEquals("True", condition(s, Conditions.SPEC_CHANGE_REFUSED).getStatus());
+        assertEquals("AlreadySucceeded", condition(s, Conditions.SPEC_CHANGE_REFUSED).getReason());
+        assertTrue(condition(s, Conditions.SPEC_CHANGE_REFUSED).getMessage().contains("create a new PostgresUpgrade"));
+        s.getConditions().forEach(c -> assertEquals(GENERATION + 1, c.getObservedGeneration(), c.getType()));
+        assertEquals(condition(u.getStatus(), Conditions.READY).getLastTransitionTime(), condition(s, Conditions.READY).getLastTransitionTime(),
+                "Ready did not change: its transition time stays");
+    }
+
     @Nested
     class Initialize {
         @Test
