@@ -32,6 +32,7 @@ import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import dev.pgupgrade.metrics.MetricsFile;
 
 /** {@code pgupgrade run -f upgrade.yaml}: the whole upgrade with local processes, no cluster. */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -66,6 +67,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--approve", description = "Approve the downtime (spec.approval.required): go past AwaitingApproval.")
     boolean approve;
 
+    @Option(names = "--metrics-file", paramLabel = "FILE",
+            description = "At the end (also a failure, a rollback, the approval gate), write the upgrade's figures there in Prometheus text format: "
+                    + "phase and step durations, downtime, bytes moved, mismatches, replication lag (docs/observability.md).")
+    Path metricsFile;
+
     @Option(names = "--reset", description = "Forget the saved state and work files of this manifest and start from the beginning.")
     boolean reset;
 
@@ -85,6 +91,10 @@ final class RunCommand implements Callable<Integer> {
         PostgresUpgrade manifestUpgrade = ManifestLoader.load(manifest);
         FileSecretResolver secrets = new FileSecretResolver(secretsDir);
         Map<String, String> localEnv = Preflight.check(manifestUpgrade, secrets, pgBins, System.getenv());
+        if (metricsFile != null && (Files.isDirectory(metricsFile) || !Files.isDirectory(metricsFile.toAbsolutePath().getParent()))) {
+            throw new InvalidInputException("--metrics-file " + metricsFile + ": " + (Files.isDirectory(metricsFile)
+                    ? "is a directory" : "its directory " + metricsFile.toAbsolutePath().getParent() + " does not exist"));
+        }
 
         StateFile state = StateFile.besideManifest(manifest.toAbsolutePath());
         Path workDir = StateFile.workDirBeside(manifest.toAbsolutePath());
@@ -184,6 +194,14 @@ final class RunCommand implements Callable<Integer> {
 
     private int finish(PostgresUpgrade upgrade, PrintWriter err) {
         err.println("pgupgrade: " + upgrade.getStatus().getPhase() + ": " + upgrade.getStatus().getMessage());
+        if (metricsFile != null) {
+            try {
+                MetricsFile.write(metricsFile, upgrade, Clock.systemUTC());
+            } catch (IOException e) {
+                // the upgrade's outcome stands; only its figures are missing
+                err.println("pgupgrade: could not write --metrics-file " + metricsFile + ": " + e.getMessage());
+            }
+        }
         err.flush();
         if (output != null) {
             KubernetesSerialization serialization = new KubernetesSerialization();

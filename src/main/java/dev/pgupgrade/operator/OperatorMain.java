@@ -1,5 +1,6 @@
 package dev.pgupgrade.operator;
 
+import dev.pgupgrade.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
@@ -13,10 +14,17 @@ public final class OperatorMain {
      * @param namespaces     namespaces to watch; empty means all
      * @param useSsa         server-side apply for status patches (off against API servers without it, e.g. fabric8's mock)
      * @param leaderElection lease name and namespace when more than one replica may run, else null
+     * @param metrics        where JOSDK and the reconciler count, and whence /metrics reads the upgrades
      */
-    public record Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection) {
+    public record Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection, OperatorMetrics metrics) {
         public Options {
             namespaces = Set.copyOf(namespaces);
+            java.util.Objects.requireNonNull(metrics, "metrics");
+        }
+
+        /** With metrics of its own, that nobody serves. */
+        public Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection) {
+            this(namespaces, useSsa, leaderElection, new OperatorMetrics(Clock.systemUTC()));
         }
     }
 
@@ -40,7 +48,8 @@ public final class OperatorMain {
         Operator operator = new Operator(o -> {
             o.withKubernetesClient(client)
                     .withUseSSAToPatchPrimaryResource(options.useSsa())
-                    .withCloseClientOnStop(false);
+                    .withCloseClientOnStop(false)
+                    .withMetrics(options.metrics().josdk());
             if (options.leaderElection() != null) {
                 var election = LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(options.leaderElection().leaseName());
                 if (options.leaderElection().leaseNamespace() != null) {
@@ -49,7 +58,7 @@ public final class OperatorMain {
                 o.withLeaderElectionConfiguration(election.build());
             }
         });
-        operator.register(new PostgresUpgradeReconciler(client, Clock.systemUTC(), crashPoints), c -> {
+        operator.register(new PostgresUpgradeReconciler(client, Clock.systemUTC(), crashPoints, options.metrics()), c -> {
             // Never give up on an API server that is down (or answering 409) for a while: the apps may be scaled
             // to zero meanwhile, and JOSDK's default gives up after 6 attempts and next looks 10 hours later.
             c.withRetry(new GenericRetry().setInitialInterval(2000).setIntervalMultiplier(1.5)

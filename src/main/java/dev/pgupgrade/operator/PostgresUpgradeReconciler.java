@@ -10,6 +10,7 @@ import dev.pgupgrade.driver.UpgradeDriver;
 import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.engine.SpecValidator;
 import dev.pgupgrade.engine.UpgradeEngine;
+import dev.pgupgrade.metrics.OperatorMetrics;
 import dev.pgupgrade.platform.Platforms;
 import dev.pgupgrade.runner.StepResources;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -56,14 +57,16 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
     private final SecretChecks secrets;
     private final EventRecorder events;
     private final CrashPoints crashPoints;
+    private final OperatorMetrics metrics;
     private InformerEventSource<Job, PostgresUpgrade> jobs;
 
     public PostgresUpgradeReconciler(KubernetesClient client, Clock clock) {
-        this(client, clock, CrashPoints.NONE);
+        this(client, clock, CrashPoints.NONE, new OperatorMetrics(clock));
     }
 
-    PostgresUpgradeReconciler(KubernetesClient client, Clock clock, CrashPoints crashPoints) {
+    PostgresUpgradeReconciler(KubernetesClient client, Clock clock, CrashPoints crashPoints, OperatorMetrics metrics) {
         this.crashPoints = crashPoints;
+        this.metrics = metrics;
         this.client = client;
         this.clock = clock;
         this.services = new KubernetesServices(client);
@@ -73,6 +76,9 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
 
     @Override
     public List<EventSource<?, PostgresUpgrade>> prepareEventSources(EventSourceContext<PostgresUpgrade> context) {
+        // /metrics reads every upgrade's status from the controller's own cache at each scrape
+        var upgrades = context.getPrimaryCache();
+        metrics.upgradesFrom(() -> upgrades.list().toList());
         jobs = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, PostgresUpgrade.class)
                 .withName("jobs")
                 .withNamespacesInheritedFromController()
@@ -205,6 +211,7 @@ public class PostgresUpgradeReconciler implements Reconciler<PostgresUpgrade>, C
             return u;
         }, u -> client.resource(u).updateStatus(), 0, 0, 50);
         upgrade.setStatus(stored.getStatus());
+        metrics.phaseStored(from, next.getPhase(), next.getFailedPhase());
         return UpdateControl.<PostgresUpgrade>noUpdate().rescheduleAfter(again);
     }
 

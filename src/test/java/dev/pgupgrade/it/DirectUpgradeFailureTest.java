@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgupgrade.cli.ExitCodes;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.PostgresServer;
+import dev.pgupgrade.testing.Scrape;
 import dev.pgupgrade.testing.UpgradeWorkspace;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,7 +132,8 @@ class DirectUpgradeFailureTest {
     void unreachableTargetFailsInValidatingAndTouchesNothing() throws Exception {
         ClusterSnapshot before = ClusterSnapshot.of(source13);
         UpgradeWorkspace ws = workspace(source13, "postgresql://postgres:whatever@127.0.0.1:1/postgres", "17");
-        UpgradeWorkspace.Result run = ws.run("17");
+        Path metricsFile = ws.dir().resolve("upgrade.prom");
+        UpgradeWorkspace.Result run = ws.run("17", "--metrics-file", metricsFile.toString());
 
         assertEquals(ExitCodes.FAILED, run.exitCode(), run::toString);
         JsonNode status = run.resource().path("status");
@@ -143,6 +145,22 @@ class DirectUpgradeFailureTest {
         assertFalse(run.stdout().contains("whatever") || run.stderr().contains("whatever"), "the password leaked");
         assertFalse(Files.exists(ws.workDir().resolve("dump.sql")), "nothing may be dumped");
         assertEquals("", before.diff(ClusterSnapshot.of(source13)), "the source changed");
+        // The figures of a failure too: where it failed, no downtime, no URL or password.
+        Scrape metrics = Scrape.of(Files.readString(metricsFile));
+        assertEquals(1.0, metrics.value("pgupgrade_upgrade_failure", "name", "failing-upgrade", "failed_phase", "Validating", "phase", "Failed")
+                .orElseThrow(() -> new AssertionError(metrics.text())));
+        assertEquals(1.0, metrics.value("pgupgrade_upgrade_phase", "name", "failing-upgrade", "phase", "Failed").orElseThrow());
+        assertTrue(metrics.find("pgupgrade_downtime_seconds").isEmpty(), "nothing went down");
+        assertFalse(metrics.text().contains("whatever") || metrics.text().contains("postgresql://"), metrics.text());
+    }
+
+    @Test
+    void aMetricsFileThatCannotBeWrittenIsRefusedBeforeAnythingStarts() throws Exception {
+        UpgradeWorkspace ws = workspace(source13, "postgresql://postgres:whatever@127.0.0.1:1/postgres", "17");
+        UpgradeWorkspace.Result run = ws.run("17", "--metrics-file", ws.dir().resolve("no/such/dir/upgrade.prom").toString());
+        assertEquals(ExitCodes.INVALID_INPUT, run.exitCode(), run::toString);
+        assertTrue(run.stderr().contains("--metrics-file") && run.stderr().contains("does not exist"), run::toString);
+        assertFalse(Files.exists(ws.stateFile()), "nothing started");
     }
 
     @Test

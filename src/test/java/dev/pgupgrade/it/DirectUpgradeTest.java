@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Project;
+import dev.pgupgrade.testing.Scrape;
 import dev.pgupgrade.testing.UpgradeWorkspace;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,9 @@ class DirectUpgradeTest {
                     .directManifest("shop-upgrade", targetMajor, "default".equals(strategy) ? "" : "  transfer: {strategy: " + strategy + "}\n");
             // 13 -> 15 runs exactly as the README says, without --pg-bin: the jar finds the server
             // binaries `make` installed for SchemaCheck by itself.
-            UpgradeWorkspace.Result run = "15".equals(targetMajor) ? ws.runWithArguments() : ws.run(targetMajor);
+            Path metricsFile = tmp.resolve("upgrade.prom");
+            UpgradeWorkspace.Result run = "15".equals(targetMajor) ? ws.runWithArguments("--metrics-file", metricsFile.toString())
+                    : ws.run(targetMajor, "--metrics-file", metricsFile.toString());
 
             assertEquals(0, run.exitCode(), run::toString);
             JsonNode status = run.resource().path("status");
@@ -89,8 +92,21 @@ class DirectUpgradeTest {
                 assertTrue(rs.next());
                 assertTrue(rs.getInt(1) > 0, "no statistics for store.orders: VACUUM ANALYZE did not run");
             }
+            // --metrics-file: the figures of status, in Prometheus text format, as the operator serves them.
+            Scrape metrics = Scrape.of(Files.readString(metricsFile));
+            String[] who = {"namespace", "", "name", "shop-upgrade"};
+            assertEquals(1.0, metrics.value("pgupgrade_upgrade_phase", "name", "shop-upgrade", "phase", "Succeeded", "platform", "direct",
+                    "strategy", "default".equals(strategy) ? "parallel" : strategy).orElseThrow(() -> new AssertionError(metrics.text())));
+            assertEquals(restore.path("bytes").asDouble(), metrics.value("pgupgrade_moved_bytes", "name", "shop-upgrade", "phase", "Restoring").orElseThrow());
+            assertEquals(0.0, metrics.value("pgupgrade_verification_mismatches", "name", "shop-upgrade", "phase", "Verifying").orElseThrow());
+            double downtime = java.time.Duration.between(java.time.Instant.parse(step(status, "ScalingDown").path("startedAt").asText()),
+                    java.time.Instant.parse(step(status, "ScalingUp").path("finishedAt").asText())).toMillis() / 1000.0;
+            assertEquals(downtime, metrics.value("pgupgrade_downtime_seconds", who).orElseThrow(), 0.001);
+            assertEquals(0.0, metrics.value("pgupgrade_downtime_ongoing", who).orElseThrow());
+            assertEquals(step(status, "Dumping").path("durationSeconds").asDouble(),
+                    metrics.value("pgupgrade_phase_duration_seconds", "name", "shop-upgrade", "phase", "Dumping", "downtime", "true").orElseThrow(), 0.0005);
             // No password in what the run printed or saved.
-            for (String text : List.of(run.stdout(), run.stderr(), Files.readString(ws.stateFile()))) {
+            for (String text : List.of(run.stdout(), run.stderr(), Files.readString(ws.stateFile()), metrics.text())) {
                 assertFalse(text.contains(source.password()) || text.contains(target.password()) || text.contains("reader-secret-2"),
                         "a password leaked into output or state");
             }

@@ -15,6 +15,10 @@ import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.MockCluster;
 import dev.pgupgrade.testing.Operators;
+import dev.pgupgrade.testing.Scrape;
+import dev.pgupgrade.metrics.MetricsServer;
+import dev.pgupgrade.metrics.OperatorMetrics;
+import java.util.concurrent.atomic.AtomicReference;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Project;
 import dev.pgupgrade.testing.Upgrades;
@@ -61,8 +65,20 @@ class OperatorEndToEndTest {
             deployment(client, "shop-worker", 2);
             ClusterSnapshot sourceBefore = ClusterSnapshot.of(source);
 
-            Operator operator = Operators.start(client);
-            try {
+            // /metrics served as the operator command serves it, scraped with curl mid-downtime and at the end
+            OperatorMetrics metrics = new OperatorMetrics(Clock.systemUTC());
+            MetricsServer served = new MetricsServer(0, metrics).start();
+            String metricsUrl = "http://127.0.0.1:" + served.port() + "/metrics";
+            AtomicReference<Object> whileRestoring = new AtomicReference<>();
+            kubelet.beforeStep("restoring-1", () -> {
+                try {
+                    whileRestoring.set(Scrape.curl(metricsUrl));
+                } catch (Exception | AssertionError e) {
+                    whileRestoring.set(e);
+                }
+            });
+            Operator operator = Operators.start(client, metrics);
+            try (served) {
                 PostgresUpgrade upgrade = Upgrades.direct("17", null);
                 upgrade.getMetadata().setName("shop-upgrade");
                 upgrade.getMetadata().setNamespace(NS);
@@ -114,10 +130,85 @@ class OperatorEndToEndTest {
                 Thread.sleep(1500);
                 assertEquals(version, client.resources(PostgresUpgrade.class).inNamespace(NS).withName("shop-upgrade").get().getMetadata().getResourceVersion());
                 assertEquals(jobsRun, kubelet.jobsRun());
+
+                assertMetrics(done, whileRestoring.get(), Scrape.curl(metricsUrl));
+
+                // A spec changed after success: nothing is redone, but the change is acknowledged, so GitOps tools see a finished resource.
+                PostgresUpgrade edited = cluster.edit(NS, "shop-upgrade", u -> {
+                    u.getSpec().setStepTimeoutSeconds(7200L);
+                    return u;
+                });
+                PostgresUpgrade acknowledged = cluster.await(NS, "shop-upgrade",
+                        u -> edited.getMetadata().getGeneration().equals(u.getStatus().getObservedGeneration()), 30);
+                assertEquals(Phase.Succeeded, acknowledged.getStatus().getPhase());
+                for (String type : List.of(Conditions.READY, Conditions.RECONCILING, Conditions.STALLED, Conditions.SPEC_CHANGE_REFUSED)) {
+                    assertEquals(edited.getMetadata().getGeneration(), Conditions.find(acknowledged.getStatus().getConditions(), type).getObservedGeneration(), type);
+                }
+                assertEquals("True", Conditions.find(acknowledged.getStatus().getConditions(), Conditions.READY).getStatus());
+                assertEquals("True", Conditions.find(acknowledged.getStatus().getConditions(), Conditions.SPEC_CHANGE_REFUSED).getStatus());
+                assertEquals(done.getStatus().getSteps().size(), acknowledged.getStatus().getSteps().size(), "nothing redone");
+                assertEquals(jobsRun, kubelet.jobsRun());
             } finally {
                 operator.stop();
             }
         }
+    }
+
+    /**
+     * What Prometheus scraped: mid-downtime (the restore about to run) and at the end, each figure equal
+     * to what status says, JOSDK's own reconcile counters, the ending counted once, no credential anywhere.
+     */
+    private static void assertMetrics(PostgresUpgrade done, Object midRun, Scrape end) {
+        if (!(midRun instanceof Scrape during)) {
+            throw new AssertionError("no scrape while restoring: " + midRun);
+        }
+        String[] who = {"namespace", NS, "name", "shop-upgrade"};
+        assertEquals(1.0, during.value("pgupgrade_upgrade_phase", concat(who, "phase", "Restoring", "platform", "direct", "strategy", "parallel"))
+                .orElseThrow(() -> new AssertionError(during.text())));
+        assertEquals(1, during.find("pgupgrade_upgrade_phase", who).size(), "one phase series per upgrade");
+        assertEquals(1.0, during.value("pgupgrade_downtime_ongoing", who).orElseThrow());
+        assertTrue(during.value("pgupgrade_downtime_seconds", who).orElseThrow() > 0);
+
+        List<StepStatus> steps = done.getStatus().getSteps();
+        StepStatus down = steps.stream().filter(s -> s.getPhase() == Phase.ScalingDown).findFirst().orElseThrow();
+        StepStatus up = steps.stream().filter(s -> s.getPhase() == Phase.ScalingUp).findFirst().orElseThrow();
+        double downtime = java.time.Duration.between(java.time.Instant.parse(down.getStartedAt()), java.time.Instant.parse(up.getFinishedAt())).toMillis() / 1000.0;
+        assertEquals(1.0, end.value("pgupgrade_upgrade_phase", concat(who, "phase", "Succeeded")).orElseThrow(() -> new AssertionError(end.text())));
+        assertEquals(1, end.find("pgupgrade_upgrade_phase", who).size());
+        assertEquals(downtime, end.value("pgupgrade_downtime_seconds", who).orElseThrow(), 0.001);
+        assertEquals(0.0, end.value("pgupgrade_downtime_ongoing", who).orElseThrow());
+        for (StepStatus step : steps) {
+            assertEquals(step.getDurationSeconds(), end.value("pgupgrade_step_duration_seconds", concat(who, "step", step.getName())).orElseThrow(), 0.0005,
+                    step.getName());
+            if (step.getBytes() != null) {
+                assertEquals(step.getBytes().doubleValue(), end.value("pgupgrade_moved_bytes", concat(who, "phase", step.getPhase().name())).orElseThrow(),
+                        step.getName());
+            }
+        }
+        assertEquals(stepOf(done, Phase.Dumping).getDurationSeconds(),
+                end.value("pgupgrade_phase_duration_seconds", concat(who, "phase", "Dumping", "downtime", "true")).orElseThrow(), 0.0005);
+        assertEquals(stepOf(done, Phase.Validating).getDurationSeconds(),
+                end.value("pgupgrade_phase_duration_seconds", concat(who, "phase", "Validating", "downtime", "false")).orElseThrow(), 0.0005);
+        assertEquals(0.0, end.value("pgupgrade_verification_mismatches", concat(who, "phase", "Verifying")).orElseThrow());
+        assertEquals(java.time.Instant.parse(done.getStatus().getCompletedAt()).toEpochMilli() / 1000.0,
+                end.value("pgupgrade_upgrade_end_timestamp_seconds", who).orElseThrow(), 0.001);
+        assertTrue(end.find("pgupgrade_upgrade_failure").isEmpty());
+        assertEquals(1.0, end.value("pgupgrade_upgrades_ended_total", "outcome", "Succeeded", "failed_phase", "none").orElseThrow());
+        assertTrue(end.find("pgupgrade_rollbacks_started_total").isEmpty());
+        // JOSDK's own: reconciles were counted, none failed
+        assertTrue(end.find("operator_sdk_reconciliations_started_total").stream().mapToDouble(Scrape.Sample::value).sum() > 5, end.text());
+        assertTrue(end.find("operator_sdk_reconciliations_failed_total").stream().allMatch(s -> s.value() == 0), end.text());
+        assertFalse(end.text().contains("postgresql://") || end.text().contains("password"), "no URL, no credential");
+    }
+
+    private static StepStatus stepOf(PostgresUpgrade upgrade, Phase phase) {
+        return upgrade.getStatus().getSteps().stream().filter(s -> s.getPhase() == phase).findFirst().orElseThrow();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     static void assertRestricted(Job job) {

@@ -17,6 +17,10 @@ import dev.pgupgrade.testing.LocalKubelet;
 import dev.pgupgrade.testing.LogicalFixtures;
 import dev.pgupgrade.testing.MockCluster;
 import dev.pgupgrade.testing.Operators;
+import dev.pgupgrade.testing.Scrape;
+import dev.pgupgrade.metrics.MetricsServer;
+import dev.pgupgrade.metrics.OperatorMetrics;
+import java.time.Clock;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Upgrades;
 import dev.pgupgrade.testing.WriteLoad;
@@ -58,6 +62,41 @@ class OperatorLogicalTest {
         approval.setRequired(true);
         upgrade.getSpec().setApproval(approval);
         return upgrade;
+    }
+
+    /**
+     * curl /metrics while the watch reports: lag, lag seconds and retained WAL, in total and per database, equal
+     * to status.progress.replication as stored at the scrape (read before and after it; retried if a report
+     * landed in between).
+     */
+    private static void assertReplicationMetrics(MockCluster cluster, String metricsUrl) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            PostgresUpgrade before = cluster.client().resources(PostgresUpgrade.class).inNamespace(NS).withName("watched").get();
+            Scrape scrape = Scrape.curl(metricsUrl);
+            PostgresUpgrade after = cluster.client().resources(PostgresUpgrade.class).inNamespace(NS).withName("watched").get();
+            ReplicationStatus replication = after.getStatus().getProgress().getReplication();
+            boolean stable = before.getMetadata().getResourceVersion().equals(after.getMetadata().getResourceVersion());
+            double lag = scrape.value("pgupgrade_replication_lag_bytes", "namespace", NS, "name", "watched").orElse(-1);
+            if ((!stable || lag != replication.getLagBytes()) && attempt < 20) {
+                Thread.sleep(300);
+                continue;
+            }
+            String[] who = {"namespace", NS, "name", "watched"};
+            assertEquals(replication.getLagBytes().doubleValue(), lag, scrape::text);
+            assertEquals(replication.getLagSeconds(), scrape.value("pgupgrade_replication_lag_seconds", who).orElseThrow(), 0.0005);
+            assertEquals(replication.getRetainedBytes().doubleValue(), scrape.value("pgupgrade_replication_retained_wal_bytes", who).orElseThrow());
+            assertEquals(3.0, scrape.value("pgupgrade_replication_databases", who).orElseThrow());
+            for (ReplicationStatus.DatabaseReplication database : replication.getDatabases()) {
+                String[] labels = {"namespace", NS, "name", "watched", "database", database.getDatabase()};
+                assertEquals(database.getLagBytes().doubleValue(), scrape.value("pgupgrade_replication_database_lag_bytes", labels).orElseThrow(),
+                        database.getDatabase());
+                assertEquals(database.getRetainedBytes().doubleValue(),
+                        scrape.value("pgupgrade_replication_database_retained_wal_bytes", labels).orElseThrow(), database.getDatabase());
+            }
+            assertEquals(1.0, scrape.value("pgupgrade_upgrade_phase", "name", "watched", "phase", "AwaitingApproval", "strategy", "logical").orElseThrow());
+            assertTrue(scrape.find("pgupgrade_downtime_seconds").isEmpty(), "nothing is down while replicating");
+            return;
+        }
     }
 
     private static void serverSecrets(KubernetesClient client, PostgresServer source, PostgresServer target) {
@@ -156,8 +195,10 @@ class OperatorLogicalTest {
             LogicalFixtures.dataset(source);
             KubernetesClient client = cluster.client();
             serverSecrets(client, source, target);
-            Operator operator = Operators.start(client);
-            try {
+            OperatorMetrics metrics = new OperatorMetrics(Clock.systemUTC());
+            Operator operator = Operators.start(client, metrics);
+            try (MetricsServer served = new MetricsServer(0, metrics).start()) {
+                String metricsUrl = "http://127.0.0.1:" + served.port() + "/metrics";
                 PostgresUpgrade upgrade = approvalRequired(online("watched"));
                 LogicalSpec logical = new LogicalSpec();
                 logical.setWarnRetainedWalMegabytes(24);
@@ -197,6 +238,7 @@ class OperatorLogicalTest {
                         .contains("over spec.logical.warnRetainedWalMegabytes (24 MiB)"));
                 assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream()
                         .anyMatch(e -> "WalRetained".equals(e.getReason()) && "Warning".equals(e.getType())), "a Warning event WalRetained");
+                assertReplicationMetrics(cluster, metricsUrl);
 
                 // 32 MiB more: past the limit, the upgrade stops and removes its slots rather than fill the source's disk
                 source.execute("postgres", "select pg_logical_emit_message(false, 'pgupgrade-test', repeat('x', 1048576)) from generate_series(1, 32)");
@@ -204,6 +246,12 @@ class OperatorLogicalTest {
                 assertEquals(Phase.RolledBack, ended.getStatus().getPhase(), () -> client.getKubernetesSerialization().asYaml(ended.getStatus()));
                 assertTrue(ended.getStatus().getMessage().contains("maxRetainedWalMegabytes"), ended.getStatus().getMessage());
                 assertEquals("False", Conditions.find(ended.getStatus().getConditions(), Conditions.WAL_RETAINED).getStatus());
+                Scrape after = Scrape.curl(metricsUrl);
+                assertEquals(1.0, after.value("pgupgrade_upgrade_failure", "name", "watched", "failed_phase", "AwaitingApproval", "phase", "RolledBack")
+                        .orElseThrow(() -> new AssertionError(after.text())));
+                assertEquals(1.0, after.value("pgupgrade_rollbacks_started_total", "failed_phase", "AwaitingApproval").orElseThrow());
+                assertEquals(1.0, after.value("pgupgrade_upgrades_ended_total", "outcome", "RolledBack", "failed_phase", "AwaitingApproval").orElseThrow());
+                assertTrue(after.find("pgupgrade_replication_lag_bytes").isEmpty(), "no lag once replication is gone");
             } finally {
                 operator.stop();
             }

@@ -219,7 +219,9 @@ public final class MockCluster implements AutoCloseable {
                 fault = faults.stream().filter(f -> f.take(request)).findFirst().orElse(null);
             }
             if (fault == null) {
-                return super.dispatch(request);
+                MockResponse response = super.dispatch(request);
+                StatusSamples.offer(request, response);
+                return response;
             }
             if (fault.applied) {
                 super.dispatch(request);

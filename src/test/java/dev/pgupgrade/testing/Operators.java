@@ -1,6 +1,7 @@
 package dev.pgupgrade.testing;
 
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.metrics.OperatorMetrics;
 import dev.pgupgrade.operator.OperatorMain;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
@@ -17,6 +18,11 @@ public final class Operators {
     /** The operator as production runs it, watching {@link #NS}, without leader election; SSA off for the mock server. */
     public static Operator start(KubernetesClient client) {
         return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+    }
+
+    /** The same, counting into {@code metrics} (which a test serves and scrapes). */
+    public static Operator start(KubernetesClient client, OperatorMetrics metrics) {
+        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null, metrics));
     }
 
     /** Waits until the upgrade reached Succeeded, Failed or RolledBack. */
