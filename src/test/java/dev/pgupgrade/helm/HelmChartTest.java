@@ -3,6 +3,7 @@ package dev.pgupgrade.helm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -71,8 +72,8 @@ class HelmChartTest {
     void defaultRenderIsAClusterWideOperatorWithLeaderElection() {
         List<JsonNode> manifests = render(Map.of());
 
-        assertEquals(List.of("ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding", "ServiceAccount"),
-                kinds(manifests), "default objects");
+        assertEquals(List.of("ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"),
+                kinds(manifests), "default objects: no ServiceMonitor, no PrometheusRule");
         JsonNode serviceAccount = one(manifests, "ServiceAccount");
         assertEquals(SERVICE_ACCOUNT, serviceAccount.at("/metadata/name").asText());
         assertEquals(NAMESPACE, serviceAccount.at("/metadata/namespace").asText());
@@ -120,6 +121,14 @@ class HelmChartTest {
         assertEquals("operator", args.get(0), "the subcommand comes first: " + args);
         assertFalse(args.contains("--namespaces"), "all namespaces: no --namespaces: " + args);
         assertEquals("8080", valueAfter(args, "--health-port"));
+        assertEquals("8081", valueAfter(args, "--metrics-port"));
+        assertEquals(8081, find(container.at("/ports"), "name", "metrics").at("/containerPort").asInt());
+        JsonNode metricsService = one(manifests, "Service");
+        assertEquals(RELEASE + "-metrics", metricsService.at("/metadata/name").asText());
+        assertEquals("ClusterIP", metricsService.at("/spec/type").asText());
+        assertEquals("metrics", metricsService.at("/spec/ports/0/targetPort").asText());
+        metricsService.at("/spec/selector").fields().forEachRemaining(label ->
+                assertEquals(label.getValue(), deployment.at("/spec/template/metadata/labels").get(label.getKey()), "the Service selects the operator's pods"));
         assertTrue(args.contains("--leader-election"), "leader election is on by default: " + args);
         assertEquals(NAMESPACE, valueAfter(args, "--leader-election-namespace"));
         assertEquals("pgupgrade-operator", valueAfter(args, "--leader-election-lease"));
@@ -269,6 +278,83 @@ class HelmChartTest {
         assertEquals("dedicated", pod.at("/tolerations/0/key").asText());
         assertEquals("dba", deployment.at("/spec/template/metadata/annotations/example.com~1team").asText());
         assertEquals("1.2.3", deployment.at("/metadata/labels/app.kubernetes.io~1version").asText());
+    }
+
+    @Test
+    void metricsCanBeTurnedOffLeavingNoPortAndNoService() {
+        List<JsonNode> manifests = render(Map.of("metrics.enabled", false));
+        assertEquals(List.of("ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding", "ServiceAccount"), kinds(manifests));
+        JsonNode container = one(manifests, "Deployment").at("/spec/template/spec/containers/0");
+        assertEquals("-1", valueAfter(strings(container.at("/args")), "--metrics-port"), "the operator serves no /metrics");
+        assertNull(find(container.at("/ports"), "name", "metrics"));
+        // a ServiceMonitor or PrometheusRule without the metrics they read is refused, not rendered empty
+        assertThrows(IllegalStateException.class, () -> render(Map.of("metrics.enabled", false, "metrics.serviceMonitor.enabled", true)));
+        assertThrows(IllegalStateException.class, () -> render(Map.of("metrics.enabled", false, "metrics.prometheusRule.enabled", true)));
+    }
+
+    @Test
+    void serviceMonitorAndPrometheusRuleWhenEnabled() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("metrics.port", 9400);
+        values.put("metrics.serviceMonitor.enabled", true);
+        values.put("metrics.serviceMonitor.interval", "15s");
+        values.put("metrics.serviceMonitor.labels.release", "kube-prometheus-stack");
+        values.put("metrics.prometheusRule.enabled", true);
+        values.put("metrics.prometheusRule.labels.release", "kube-prometheus-stack");
+        values.put("metrics.prometheusRule.replicationLagSeconds", 120);
+        List<JsonNode> manifests = render(values);
+        assertEquals(List.of("ClusterRole", "ClusterRoleBinding", "Deployment", "PrometheusRule", "Role", "RoleBinding", "Service",
+                "ServiceAccount", "ServiceMonitor"), kinds(manifests));
+
+        JsonNode service = one(manifests, "Service");
+        JsonNode monitor = one(manifests, "ServiceMonitor");
+        assertEquals("monitoring.coreos.com/v1", monitor.at("/apiVersion").asText());
+        assertEquals("kube-prometheus-stack", monitor.at("/metadata/labels/release").asText());
+        monitor.at("/spec/selector/matchLabels").fields().forEachRemaining(label ->
+                assertEquals(label.getValue(), service.at("/metadata/labels").get(label.getKey()), "the ServiceMonitor selects the metrics Service"));
+        assertEquals(List.of(NAMESPACE), strings(monitor.at("/spec/namespaceSelector/matchNames")));
+        JsonNode endpoint = monitor.at("/spec/endpoints/0");
+        assertEquals(service.at("/spec/ports/0/name").asText(), endpoint.at("/port").asText());
+        assertEquals("/metrics", endpoint.at("/path").asText());
+        assertEquals("15s", endpoint.at("/interval").asText());
+        assertTrue(endpoint.at("/honorLabels").asBoolean(), "the upgrades' namespace label wins over the operator pod's");
+        assertEquals(9400, service.at("/spec/ports/0/port").asInt());
+        JsonNode container = one(manifests, "Deployment").at("/spec/template/spec/containers/0");
+        assertEquals("9400", valueAfter(strings(container.at("/args")), "--metrics-port"));
+
+        JsonNode rule = one(manifests, "PrometheusRule");
+        assertEquals("kube-prometheus-stack", rule.at("/metadata/labels/release").asText());
+        Map<String, JsonNode> alerts = new LinkedHashMap<>();
+        for (JsonNode group : rule.at("/spec/groups")) {
+            for (JsonNode alert : group.at("/rules")) {
+                alerts.put(alert.at("/alert").asText(), alert);
+            }
+        }
+        assertEquals(Set.of("PostgresUpgradeFailed", "PostgresUpgradeRollingBack", "PostgresUpgradeDowntimeOverEstimate", "PostgresUpgradeDowntimeLong",
+                "PostgresUpgradeReplicationLagging", "PostgresUpgradeRetainedWalGrowing", "PostgresUpgradeOperatorDown",
+                "PostgresUpgradeOperatorNotReconciling", "PostgresUpgradeReconcileErrors"), alerts.keySet());
+        assertTrue(alerts.get("PostgresUpgradeReplicationLagging").at("/expr").asText().contains("> 120"), "thresholds come from values");
+        assertTrue(alerts.get("PostgresUpgradeOperatorDown").at("/expr").asText().contains("job=\"" + RELEASE + "-metrics\""));
+        // every series an alert reads is one the operator serves (its own, or JOSDK's as OperatorEndToEndTest scrapes them)
+        Set<String> served = new java.util.HashSet<>(dev.pgupgrade.metrics.UpgradeFigures.names());
+        served.addAll(dev.pgupgrade.metrics.OperatorMetrics.counterNames());
+        served.addAll(Set.of("operator_sdk_reconciliations_started_total", "operator_sdk_reconciliations_failed_total", "up"));
+        for (JsonNode alert : alerts.values()) {
+            java.util.regex.Matcher names = java.util.regex.Pattern.compile("\\b((?:pgupgrade|operator_sdk)_[a-z_]+|up)\\b").matcher(alert.at("/expr").asText());
+            while (names.find()) {
+                assertTrue(served.contains(names.group(1)), alert.at("/alert").asText() + " reads " + names.group(1) + ", which nothing serves");
+            }
+            assertFalse(alert.at("/labels/severity").asText().isEmpty());
+            assertFalse(alert.at("/annotations/summary").asText().isEmpty());
+        }
+    }
+
+    @Test
+    void argoCdValuesCarryTheHealthCheckVerbatim() throws IOException {
+        String lua = Files.readString(CHART.resolve("argocd/health.lua"));
+        JsonNode values = YAML.readTree(CHART.resolve("argocd/values-argocd.yaml").toFile());
+        assertEquals(lua, values.at("/configs/cm").get("resource.customizations.health.pgupgrade.dev_PostgresUpgrade").asText(),
+                "argocd/values-argocd.yaml must embed argocd/health.lua unchanged");
     }
 
     @Test
