@@ -39,95 +39,17 @@ client_pkg=postgresql-client-$major
 clientbin=/usr/lib/postgresql/$major/bin
 pg_regress=/usr/lib/postgresql/$major/lib/pgxs/src/test/regress/pg_regress
 
-started=
-log() { echo "regression-corpus:${started:+ [$((SECONDS - started)) s]} $*" >&2; }
-die() { log "$*"; exit 1; }
+# shellcheck source=scripts/debian-lib.sh
+source "$root/scripts/debian-lib.sh"
+log_name=regression-corpus
 
-is_root=0
 as_user=()
-if [[ $(id -u) == 0 ]]; then
-  is_root=1
+if ((is_root)); then
   server_user=${PGUPGRADE_SERVER_USER:-nobody}
   # initdb and postgres refuse root: the server (and pg_regress, whose COPY ... TO writes files as
   # the server) run as an unprivileged user, as in scripts/pg-cluster.sh.
   as_user=(setpriv --reuid="$server_user" --regid="$(id -g "$server_user")" --clear-groups)
 fi
-
-apt_updated=0
-apt_update() {
-  ((apt_updated)) && return 0
-  log "apt-get update"
-  apt-get update -q >&2
-  apt_updated=1
-}
-
-# Installs the packages named, when running as root; otherwise explains.
-install_packages() {
-  (($#)) || return 0
-  ((is_root)) || die "missing packages, install them (as root): apt-get install $*"
-  apt_update
-  log "installing $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2
-}
-
-# Debian images list only binary archives. `apt-get source` needs their deb-src twin: written, once,
-# to a file of our own for the Debian archives Debian itself configures (debian.sources, or the
-# one-line /etc/apt/sources.list of older images); third-party repositories are left alone, since
-# many have no sources and would break apt-get update.
-deb_src_file=/etc/apt/sources.list.d/pgupgrade-deb-src
-has_deb_src() {
-  local f
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    [[ -f $f ]] || continue
-    grep -Eq '^[[:space:]]*deb-src[[:space:]]|^Types:(.*[[:space:]])?deb-src([[:space:]]|$)' "$f" && return 0
-  done
-  return 1
-}
-# deb822 stanzas on stdin -> the same stanzas, for those of Types deb, with Types: deb-src.
-deb822_to_deb_src() {
-  local line stanza="" is_deb=0
-  while IFS= read -r line || [[ -n $line ]]; do
-    if [[ -z ${line//[[:space:]]/} ]]; then
-      ((is_deb)) && printf 'Types: deb-src\n%s\n' "$stanza"
-      stanza="" is_deb=0
-      continue
-    fi
-    [[ $line == \#* ]] && continue
-    if [[ $line =~ ^Types:(.*)$ ]]; then
-      [[ " ${BASH_REMATCH[1]} " =~ [[:space:]]deb[[:space:]] ]] && is_deb=1
-      continue
-    fi
-    stanza+="$line"$'\n'
-  done
-  if ((is_deb)); then printf 'Types: deb-src\n%s\n' "$stanza"; fi
-}
-# one-line "deb [options] URI suite components" entries on stdin -> deb-src ones.
-one_line_to_deb_src() {
-  local line
-  while IFS= read -r line || [[ -n $line ]]; do
-    [[ $line =~ ^[[:space:]]*deb[[:space:]]+(.*)$ ]] && printf 'deb-src %s\n' "${BASH_REMATCH[1]}"
-  done
-  return 0
-}
-ensure_deb_src() {
-  has_deb_src && return 0
-  ((is_root)) || die "no deb-src entry in /etc/apt: add one for the Debian archive (as root) and apt-get update"
-  local text
-  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-    text=$(deb822_to_deb_src </etc/apt/sources.list.d/debian.sources)
-    [[ -n $text ]] || die "no Types: deb stanza in /etc/apt/sources.list.d/debian.sources"
-    printf '# Written by pgupgrade scripts/regression-corpus.sh: sources of the Debian archive, for apt-get source.\n%s\n' "$text" >"$deb_src_file.sources"
-    log "added $deb_src_file.sources"
-  elif [[ -f /etc/apt/sources.list ]]; then
-    text=$(one_line_to_deb_src </etc/apt/sources.list)
-    [[ -n $text ]] || die "no deb line in /etc/apt/sources.list"
-    printf '# Written by pgupgrade scripts/regression-corpus.sh: sources of the Debian archive, for apt-get source.\n%s\n' "$text" >"$deb_src_file.list"
-    log "added $deb_src_file.list"
-  else
-    die "cannot find Debian's archive in /etc/apt to add its deb-src"
-  fi
-  apt_updated=0 # the indexes now lack the sources: the next apt_update must run
-}
 
 # --- the cache key, cheaply: it is all a cache hit costs ---
 if ! debver=$(dpkg-query -W -f='${source:Version}' "$client_pkg" 2>/dev/null) || [[ -z $debver ]]; then
