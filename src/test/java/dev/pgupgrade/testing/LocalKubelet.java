@@ -1,23 +1,13 @@
 package dev.pgupgrade.testing;
 
-import dev.pgupgrade.api.Phase;
-import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.steps.PhaseOutcome;
 import dev.pgupgrade.runner.ProcessStepRunner;
-import dev.pgupgrade.runner.SecretResolver;
-import dev.pgupgrade.runner.SecretUnavailableException;
 import dev.pgupgrade.runner.StepResources;
 import dev.pgupgrade.runner.StepRunner.StepProgress;
-import dev.pgupgrade.steps.EnvValue;
-import dev.pgupgrade.steps.SimpleStep;
 import dev.pgupgrade.steps.StepSpec;
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -32,8 +22,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -57,8 +45,7 @@ public final class LocalKubelet implements AutoCloseable {
 
     private final KubernetesClient client;
     private final String namespace;
-    private final Path root;
-    private final Map<String, Path> serverBinaries;
+    private final StepContainers containers;
     private final Set<String> seenJobs = ConcurrentHashMap.newKeySet();
     private final Map<String, Integer> lowestReplicas = new ConcurrentHashMap<>();
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor();
@@ -87,8 +74,7 @@ public final class LocalKubelet implements AutoCloseable {
     public LocalKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
         this.client = client;
         this.namespace = namespace;
-        this.root = root;
-        this.serverBinaries = Map.copyOf(serverBinaries);
+        this.containers = new StepContainers(client, namespace, root, serverBinaries);
     }
 
     /**
@@ -226,14 +212,14 @@ public final class LocalKubelet implements AutoCloseable {
         String jobName = job.getMetadata().getName();
         try {
             Container container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
-            StepSpec step = stepOf(job, container);
+            StepSpec step = containers.stepOf(job, container, environment);
             Runnable fault = beforeStep.remove(job.getMetadata().getLabels().get(StepResources.LABEL_STEP));
             if (fault != null) {
                 fault.run();
             }
-            Path workDir = workDirOf(job);
-            Path scripts = scriptsOf(job);
-            ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, new ApiSecrets(), environment, Clock.systemUTC());
+            Path workDir = containers.workDirOf(job);
+            Path scripts = containers.scriptsOf(job);
+            ProcessStepRunner runner = new ProcessStepRunner(workDir, scripts, containers.secrets(), environment, Clock.systemUTC());
             runner.start(step);
             Kill kill = kills.remove(job.getMetadata().getLabels().get(StepResources.LABEL_STEP));
             if (kill != null) {
@@ -268,13 +254,7 @@ public final class LocalKubelet implements AutoCloseable {
                 client.pods().inNamespace(namespace).withName(jobName + "-pod").delete();
             }
             PhaseOutcome.Ran ran = ((StepProgress.Finished) progress).outcome();
-            Path result = runner.resultFile(step);
-            String message = Files.exists(result) ? Files.readString(result) : "";
-            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
-            if (bytes.length > TERMINATION_MESSAGE_LIMIT) {
-                message = new String(bytes, 0, TERMINATION_MESSAGE_LIMIT, StandardCharsets.UTF_8);
-            }
-            finish(job, ran.exitCode(), message);
+            finish(job, ran.exitCode(), StepContainers.terminationMessage(runner.resultFile(step)));
         } catch (Exception e) {
             // what a container runtime would say when it cannot start the container: said, not swallowed
             System.err.println("LocalKubelet: job " + job.getMetadata().getName() + " could not run: " + e);
@@ -334,62 +314,6 @@ public final class LocalKubelet implements AutoCloseable {
                     new JobConditionBuilder().withType("Failed").withStatus("True").withReason(reason).withMessage(message).build()).build());
             return j;
         });
-    }
-
-    /** The Job's container as a StepSpec: its script, and its environment with secretKeyRefs kept as references. */
-    private StepSpec stepOf(Job job, Container container) {
-        List<String> command = container.getCommand();
-        String script = Path.of(command.get(command.size() - 1)).getFileName().toString();
-        Map<String, EnvValue> env = new HashMap<>();
-        for (EnvVar var : container.getEnv()) {
-            if (var.getValueFrom() != null && var.getValueFrom().getSecretKeyRef() != null) {
-                var ref = var.getValueFrom().getSecretKeyRef();
-                env.put(var.getName(), EnvValue.secret(new SecretKeyRef(ref.getName(), ref.getKey()), "env " + var.getName()));
-            } else if (!Set.of("WORK_DIR", "RESULT_FILE").contains(var.getName()) && !environment.containsKey(var.getName())) {
-                // (this node's environment, e.g. a test's faster Aptible retries, wins over the settings the operator put in the Job)
-                env.put(var.getName(), EnvValue.of(var.getValue()));
-            }
-        }
-        // The image's server binaries, here: the zonky binaries of the same major.
-        String bindir = ((EnvValue.Literal) env.get("TARGET_SERVER_BINDIR")).value();
-        String major = Path.of(bindir).getParent().getFileName().toString();
-        env.put("TARGET_SERVER_BINDIR", EnvValue.of(serverBinaries.getOrDefault(major, Path.of(bindir)).toString()));
-        env.put("TMPDIR", EnvValue.of(System.getProperty("java.io.tmpdir")));
-        env.put("HOME", EnvValue.of(System.getProperty("java.io.tmpdir")));
-        String stepName = job.getMetadata().getLabels().get(StepResources.LABEL_STEP);
-        Phase phase = java.util.Arrays.stream(Phase.values()).filter(p -> stepName.startsWith(p.stepName() + "-")).findFirst().orElseThrow();
-        return new StepSpec(job.getMetadata().getName(), phase, new SimpleStep(script), env,
-                Duration.ofSeconds(job.getSpec().getActiveDeadlineSeconds()), true, true);
-    }
-
-    private Path workDirOf(Job job) throws IOException {
-        Volume work = job.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> "work".equals(v.getName())).findFirst().orElseThrow();
-        Path dir = work.getPersistentVolumeClaim() != null
-                ? root.resolve("claims").resolve(work.getPersistentVolumeClaim().getClaimName())
-                : root.resolve("emptydirs").resolve(job.getMetadata().getName());
-        return Files.createDirectories(dir);
-    }
-
-    private Path scriptsOf(Job job) throws IOException {
-        Volume scripts = job.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> "scripts".equals(v.getName())).findFirst().orElseThrow();
-        ConfigMap map = client.configMaps().inNamespace(namespace).withName(scripts.getConfigMap().getName()).get();
-        Path dir = Files.createDirectories(root.resolve("scripts").resolve(job.getMetadata().getName()));
-        for (Map.Entry<String, String> e : map.getData().entrySet()) {
-            Files.writeString(dir.resolve(e.getKey()), e.getValue());
-        }
-        return dir;
-    }
-
-    /** secretKeyRef as kubelet resolves it: from the Secret in the API server. */
-    private final class ApiSecrets implements SecretResolver {
-        @Override
-        public String resolve(SecretKeyRef ref, String field) throws SecretUnavailableException {
-            Secret secret = client.secrets().inNamespace(namespace).withName(ref.getName()).get();
-            if (secret == null || secret.getData() == null || !secret.getData().containsKey(ref.getKey())) {
-                throw new SecretUnavailableException(field + ": Secret key " + ref + " not found (CreateContainerConfigError)");
-            }
-            return new String(Base64.getDecoder().decode(secret.getData().get(ref.getKey())), StandardCharsets.UTF_8);
-        }
     }
 
     private static int orOne(Integer n) {
