@@ -210,7 +210,7 @@ class RealApiServerTest {
                 String wide = plane.kubectl("get", "pgu", "-n", ns, "-o", "wide").ok();
                 assertTrue(wide.contains("Upgraded PostgreSQL 13."), wide);
                 String describe = plane.kubectl("describe", "pgu", "-n", ns, "shop-upgrade").ok();
-                for (String expected : List.of("Phase:", "Succeeded", "Conditions:", "Ready", "Reconciling", "Stalled", "Events:", "ScalingDown", "Analyzing")) {
+                for (String expected : List.of("Phase:", "Succeeded", "Message:", "Upgraded PostgreSQL 13.", "Conditions:", "Ready", "Reconciling", "Stalled", "Events:", "ScalingDown", "Analyzing")) {
                     assertTrue(describe.contains(expected), expected + " missing from kubectl describe:\n" + describe);
                 }
                 assertFalse(describe.contains(source.password()) || describe.contains(target.password()), "a password in kubectl describe");
@@ -374,7 +374,7 @@ class RealApiServerTest {
             env.put("APTIBLE_TUNNEL_TIMEOUT_SECONDS", "10");
             env.put("APTIBLE_RETRY_DELAY_SECONDS", "0.2");
             try (PodKubelet kubelet = new PodKubelet(admin, ns, tmp.resolve("kubelet"), Map.of("16", PostgresServer.binDir("16")))
-                    .withEnvironment(env).start()) {
+                    .withEnvironment(env).servingLogs().start()) {
                 Operator operator = operator(ns);
                 try {
                     PostgresUpgrade upgrade = Upgrades.aptible("16", null);
@@ -402,6 +402,61 @@ class RealApiServerTest {
         }
     }
 
+    /**
+     * An online upgrade waiting for approval: its watch Job's pod is bound to the test node, whose kubelet
+     * serves logs through the API server's pods/log proxy -- the operator reads the replication's progress
+     * there (with the chart's RBAC) and kubectl get shows it in the PROGRESS column; kubectl annotate
+     * approves, and the cutover runs.
+     */
+    @Test
+    void anOnlineUpgradeShowsItsReplicationInKubectlGetAndIsApprovedWithKubectlAnnotate() throws Exception {
+        String ns = namespace();
+        try (PostgresServer source = PostgresServer.start("15", dev.pgupgrade.testing.LogicalFixtures.LOGICAL);
+             PostgresServer target = PostgresServer.start("17");
+             PodKubelet kubelet = new PodKubelet(admin, ns, tmp, Map.of("17", PostgresServer.binDir("17"))).servingLogs().start()) {
+            dev.pgupgrade.testing.LogicalFixtures.dataset(source);
+            secret(ns, "source-db", "url", source.url("postgres"));
+            secret(ns, "target-db", "url", target.url("postgres"));
+            Operator operator = operator(ns);
+            try {
+                PostgresUpgrade upgrade = Upgrades.direct("17", null);
+                upgrade.getMetadata().setName("online");
+                upgrade.getMetadata().setNamespace(ns);
+                dev.pgupgrade.api.TransferSpec transfer = new dev.pgupgrade.api.TransferSpec();
+                transfer.setStrategy(dev.pgupgrade.api.TransferSpec.Strategy.LOGICAL);
+                upgrade.getSpec().setTransfer(transfer);
+                dev.pgupgrade.api.ApprovalSpec approval = new dev.pgupgrade.api.ApprovalSpec();
+                approval.setRequired(true);
+                upgrade.getSpec().setApproval(approval);
+                admin.resource(upgrade).create();
+
+                await(() -> {
+                    PostgresUpgrade u = admin.resources(PostgresUpgrade.class).inNamespace(ns).withName("online").get();
+                    return u.getStatus() != null && (u.getStatus().getPhase() == Phase.AwaitingApproval && u.getStatus().getProgress() != null
+                            && u.getStatus().getProgress().getReplication() != null || u.getStatus().getPhase() != null && u.getStatus().getPhase().isTerminal());
+                }, 240, "AwaitingApproval with the replication's progress read from the watch pod's log");
+                PostgresUpgrade waiting = admin.resources(PostgresUpgrade.class).inNamespace(ns).withName("online").get();
+                assertEquals(Phase.AwaitingApproval, waiting.getStatus().getPhase(), () -> admin.getKubernetesSerialization().asYaml(waiting.getStatus()));
+
+                String get = plane.kubectl("get", "pgu", "-n", ns).ok();
+                String row = get.lines().skip(1).findFirst().orElseThrow();
+                assertTrue(row.matches("online\\s+AwaitingApproval\\s+lag \\S+ \\S+ / [0-9.]+ s, WAL kept \\S+ \\S+, \\d/\\d streaming\\s+15\\.\\d+\\s+17\\s+\\S+\\s*"),
+                        "the PROGRESS column shows the replication:\n" + get);
+                String logs = plane.kubectl("logs", "-n", ns, "job/online-awaiting-approval-1-replication-watch").ok();
+                assertTrue(logs.contains("PGUPGRADE_PROGRESS"), "kubectl logs reaches the step's pod through the node: " + logs);
+
+                plane.kubectl("annotate", "-n", ns, "--overwrite", "pgu/online", dev.pgupgrade.api.ApprovalSpec.ANNOTATION + "=1").ok();
+                KubeControlPlane.KubectlResult ready = plane.kubectl("wait", "-n", ns, "--for=condition=Ready", "pgu/online", "--timeout=240s");
+                PostgresUpgrade done = admin.resources(PostgresUpgrade.class).inNamespace(ns).withName("online").get();
+                assertEquals(0, ready.exitCode(), () -> ready.stderr() + admin.getKubernetesSerialization().asYaml(done.getStatus()));
+                assertTrue(kubelet.jobPodsRun() > 0);
+            } finally {
+                operator.stop();
+            }
+            dev.pgupgrade.testing.LogicalFixtures.assertNoReplicationLeft(source, target);
+        }
+    }
+
     // --- helpers ---
 
     /**
@@ -414,7 +469,7 @@ class RealApiServerTest {
         final PodKubelet kubelet;
 
         Shop(String ns, Path tmp, int replicas) {
-            kubelet = new PodKubelet(admin, ns, tmp, Map.of("17", PostgresServer.binDir("17"))).start();
+            kubelet = new PodKubelet(admin, ns, tmp, Map.of("17", PostgresServer.binDir("17"))).servingLogs().start();
             secret(ns, "source-db", "url", source.url("postgres"));
             secret(ns, "target-db", "url", target.url("postgres"));
             secret(ns, "shop-app", "DATABASE_URL", source.url("postgres"));

@@ -34,8 +34,12 @@ import java.util.function.Function;
  * message: the real Job controller turns that into the Job's status. A pod deleted meanwhile (the garbage
  * collector after its Job was deleted, the Job controller past activeDeadlineSeconds) has its process
  * killed. Any other pod (a ReplicaSet's, a StatefulSet's) is reported Running and Ready at once, so the
- * Deployment and StatefulSet controllers count it. Pods are never bound to a node (there is none): pod
- * logs are not served, as with a kubelet that is unreachable.
+ * Deployment and StatefulSet controllers count it.
+ *
+ * <p>With {@link #servingLogs()}, it registers a Node whose kubelet endpoint is its own HTTPS server and
+ * binds each Job pod to it: {@code kubectl logs} and the operator's progress reading go through the API
+ * server's pods/log proxy to this node, as in a cluster. Without it pods stay unbound and logs are
+ * unavailable, as with an unreachable kubelet.
  */
 public final class PodKubelet implements AutoCloseable {
     private final KubernetesClient client;
@@ -48,6 +52,8 @@ public final class PodKubelet implements AutoCloseable {
     private final ExecutorService steps = Executors.newCachedThreadPool();
     private volatile int jobPodsRun;
     private volatile Map<String, String> environment = Map.of();
+    private final Map<String, Path> logs = new ConcurrentHashMap<>();
+    private volatile NodeLogs nodeLogs;
 
     public PodKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
         this.client = client;
@@ -57,6 +63,12 @@ public final class PodKubelet implements AutoCloseable {
 
     public PodKubelet start() {
         loop.scheduleWithFixedDelay(this::tick, 0, 150, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** Serves the Job pods' logs through a Node of its own (see the class comment). */
+    public PodKubelet servingLogs() {
+        nodeLogs = NodeLogs.start(client, logs);
         return this;
     }
 
@@ -89,6 +101,11 @@ public final class PodKubelet implements AutoCloseable {
                         Math::min);
             }
             for (Pod pod : client.pods().inNamespace(namespace).list().getItems()) {
+                if (pod.getMetadata().getDeletionTimestamp() != null && NodeLogs.NODE.equals(pod.getSpec().getNodeName())) {
+                    // a pod on a node goes only when its kubelet says its containers are gone (run() kills a running one)
+                    client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).withGracePeriod(0).delete();
+                    continue;
+                }
                 String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
                 if ((phase != null && !"Pending".equals(phase)) || pod.getMetadata().getDeletionTimestamp() != null
                         || !seen.add(pod.getMetadata().getUid())) {
@@ -122,6 +139,10 @@ public final class PodKubelet implements AutoCloseable {
             ProcessStepRunner runner = new ProcessStepRunner(containers.workDirOf(job), containers.scriptsOf(job), containers.secrets(), environment,
                     Clock.systemUTC());
             runner.start(step);
+            if (nodeLogs != null) {
+                logs.put(namespace + "/" + podName, runner.logFile(step));
+                nodeLogs.bind(namespace, podName);
+            }
             setStatus(podName, p -> running(p, false));
             StepProgress progress = runner.poll(step);
             long looks = 0;
@@ -199,5 +220,8 @@ public final class PodKubelet implements AutoCloseable {
     public void close() {
         loop.shutdownNow();
         steps.shutdownNow();
+        if (nodeLogs != null) {
+            nodeLogs.close();
+        }
     }
 }
