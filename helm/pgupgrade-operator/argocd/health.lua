@@ -14,6 +14,19 @@ if obj.status.message ~= nil then
 else
   hs.message = phase
 end
+-- a refused spec change (after success, or during the downtime) is said, whatever the health
+if obj.status.conditions ~= nil then
+  for _, condition in ipairs(obj.status.conditions) do
+    if condition.type == "SpecChangeRefused" and condition.status == "True" and condition.message ~= nil then
+      hs.message = hs.message .. " (spec change refused: " .. condition.message .. ")"
+    end
+  end
+end
+-- a failure is shown as soon as it happens, even while a newer spec waits to be looked at
+if phase == "Failed" or phase == "RolledBack" or phase == "RollingBack" then
+  hs.status = "Degraded"
+  return hs
+end
 if obj.metadata ~= nil and obj.metadata.generation ~= nil and obj.status.observedGeneration ~= nil
     and obj.status.observedGeneration < obj.metadata.generation then
   hs.message = "Waiting for the operator to see generation " .. obj.metadata.generation .. " of the spec (" .. hs.message .. ")"
@@ -21,8 +34,6 @@ if obj.metadata ~= nil and obj.metadata.generation ~= nil and obj.status.observe
 end
 if phase == "Succeeded" then
   hs.status = "Healthy"
-elseif phase == "Failed" or phase == "RolledBack" or phase == "RollingBack" then
-  hs.status = "Degraded"
 elseif phase == "AwaitingApproval" then
   hs.status = "Suspended"
 end

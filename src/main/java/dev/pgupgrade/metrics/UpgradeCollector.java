@@ -20,6 +20,7 @@ import java.util.function.Supplier;
  * leaves no stale series and a restarted operator reports what status says at once.
  */
 public final class UpgradeCollector implements MultiCollector {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UpgradeCollector.class);
     private final Supplier<? extends Collection<PostgresUpgrade>> upgrades;
     private final Clock clock;
 
@@ -34,7 +35,15 @@ public final class UpgradeCollector implements MultiCollector {
         Map<String, Map<Map<String, String>, Double>> families = new LinkedHashMap<>();
         Map<String, String> help = new LinkedHashMap<>();
         for (PostgresUpgrade upgrade : upgrades.get()) {
-            for (UpgradeFigures.Figure figure : UpgradeFigures.of(upgrade, clock.instant())) {
+            List<UpgradeFigures.Figure> figures;
+            try {
+                figures = UpgradeFigures.of(upgrade, clock.instant());
+            } catch (RuntimeException e) {
+                // one status we cannot read must not take /metrics (and the operator's up series) down with it
+                LOG.warn("no metrics for {}/{}: {}", upgrade.getMetadata().getNamespace(), upgrade.getMetadata().getName(), e.toString());
+                continue;
+            }
+            for (UpgradeFigures.Figure figure : figures) {
                 families.computeIfAbsent(figure.name(), name -> new LinkedHashMap<>()).put(figure.labels(), figure.value());
                 help.putIfAbsent(figure.name(), figure.help());
             }

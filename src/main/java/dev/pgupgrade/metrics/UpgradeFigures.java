@@ -32,7 +32,9 @@ public final class UpgradeFigures {
     /** One sample: a metric name (its help text alongside), labels in order, a value. */
     public record Figure(String name, String help, Map<String, String> labels, double value) {
         public Figure {
-            labels = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(labels));
+            Map<String, String> copy = new LinkedHashMap<>();
+            labels.forEach((k, v) -> copy.put(k, v == null ? "" : v));  // a label is never null in the format
+            labels = java.util.Collections.unmodifiableMap(copy);
         }
     }
 
@@ -110,7 +112,7 @@ public final class UpgradeFigures {
         }
         Map<String, String> who = new LinkedHashMap<>();
         who.put("namespace", Objects.requireNonNullElse(upgrade.getMetadata().getNamespace(), ""));
-        who.put("name", upgrade.getMetadata().getName());
+        who.put("name", Objects.requireNonNullElse(upgrade.getMetadata().getName(), ""));
         PostgresUpgradeSpec spec = status.getAcceptedSpec() != null ? status.getAcceptedSpec() : upgrade.getSpec();
 
         figures.add(figure(PHASE, who, 1, "phase", status.getPhase().name(),
@@ -146,10 +148,10 @@ public final class UpgradeFigures {
             }
         }
         perPhase.forEach((phase, took) -> figures.add(figure(PHASE_DURATION, who, took, "phase", phase.name(),
-                "downtime", String.valueOf(phase.isDowntime() || phase == Phase.ScalingUp))));
+                "downtime", String.valueOf(isDowntime(phase)))));
         moved.forEach((phase, bytes) -> figures.add(figure(MOVED, who, bytes, "phase", phase.name())));
         mismatches.forEach((phase, count) -> figures.add(figure(MISMATCHES, who, count, "phase", phase.name())));
-        downtime(steps, now).ifPresent(d -> {
+        downtime(status, steps, now).ifPresent(d -> {
             figures.add(figure(DOWNTIME, who, d.seconds()));
             figures.add(figure(DOWNTIME_ONGOING, who, d.ongoing() ? 1 : 0));
         });
@@ -201,21 +203,39 @@ public final class UpgradeFigures {
         }
     }
 
-    /** Services down (ScalingDown began) to services up (ScalingUp or the rollback ended); empty before the downtime. */
+    /**
+     * Services down (ScalingDown began) to services up: ScalingUp finished, or the rollback's last step did;
+     * an upgrade that ended otherwise (a failure after Repointing, a failed rollback) ends its downtime
+     * figure at completedAt. Empty before ScalingDown. With no service declared, ScalingDown is skipped
+     * but the window is the same: the source must not be written from then on.
+     */
     record Downtime(double seconds, boolean ongoing) {
     }
 
-    static java.util.Optional<Downtime> downtime(List<StepStatus> steps, Instant now) {
+    static java.util.Optional<Downtime> downtime(PostgresUpgradeStatus status, List<StepStatus> steps, Instant now) {
         Instant down = steps.stream().filter(s -> s.getPhase() == Phase.ScalingDown).map(s -> instant(s.getStartedAt()))
-                .filter(Objects::nonNull).findFirst().orElse(null);
+                .filter(Objects::nonNull).min(Instant::compareTo).orElse(null);
         if (down == null) {
             return java.util.Optional.empty();
         }
-        Instant up = steps.stream()
-                .filter(s -> (s.getPhase() == Phase.ScalingUp || s.getPhase() == Phase.RollingBack) && s.getState() != StepState.Running)
-                .map(s -> instant(s.getFinishedAt())).filter(Objects::nonNull).findFirst().orElse(null);
+        Instant up = steps.stream().filter(s -> s.getPhase() == Phase.ScalingUp && s.getState() != StepState.Running
+                        && s.getState() != StepState.Failed).map(s -> instant(s.getFinishedAt())).filter(Objects::nonNull).findFirst()
+                .orElse(null);
+        if (up == null && status.getPhase() != Phase.RollingBack) {
+            // the rollback's steps (replication cleanup, services, configuration) all ended: the last one brought them back
+            up = steps.stream().filter(s -> s.getPhase() == Phase.RollingBack && s.getState() != StepState.Running && s.getState() != StepState.Failed)
+                    .map(s -> instant(s.getFinishedAt())).filter(Objects::nonNull).max(Instant::compareTo).orElse(null);
+        }
+        if (up == null && status.getPhase().isTerminal()) {
+            up = instant(status.getCompletedAt());
+        }
         Instant end = up == null ? now : up;
         return java.util.Optional.of(new Downtime(Math.max(0, Duration.between(down, end).toMillis()) / 1000.0, up == null));
+    }
+
+    /** The phases the services are down for: ScalingDown to ScalingUp, and a rollback that brings them back. */
+    static boolean isDowntime(Phase phase) {
+        return phase.isDowntime() || phase == Phase.ScalingUp || phase == Phase.RollingBack;
     }
 
     private static double took(StepStatus step, Instant now) {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -97,6 +98,27 @@ class GitOpsHealthTest {
         assertEquals("Progressing", health.get("status"));
         assertTrue(health.get("message").startsWith("Waiting for the operator to see generation"), health.get("message"));
         assertEquals("InProgress", kstatusOf(upgrade));
+    }
+
+    @Test
+    void aFailureShowsEvenWhileANewerSpecWaits() throws IOException {
+        for (Phase phase : List.of(Phase.RollingBack, Phase.RolledBack, Phase.Failed)) {
+            ObjectNode upgrade = (ObjectNode) sample(phase);
+            ((ObjectNode) upgrade.get("metadata")).put("generation", upgrade.at("/status/observedGeneration").asLong() + 1);
+            assertEquals("Degraded", argo(upgrade).get("status"), phase.name());
+        }
+    }
+
+    @Test
+    void aRefusedSpecChangeIsSaidInTheMessage() throws IOException {
+        ObjectNode upgrade = (ObjectNode) sample(Phase.Succeeded);
+        ObjectNode refused = ((com.fasterxml.jackson.databind.node.ArrayNode) upgrade.at("/status/conditions")).addObject();
+        refused.put("type", "SpecChangeRefused").put("status", "True").put("reason", "AlreadySucceeded")
+                .put("message", "the spec changed (generation 2) after the upgrade succeeded: nothing was redone");
+        Map<String, String> health = argo(upgrade);
+        assertEquals("Healthy", health.get("status"));
+        assertTrue(health.get("message").endsWith("(spec change refused: the spec changed (generation 2) after the upgrade succeeded: nothing was redone)"),
+                health.get("message"));
     }
 
     @Test

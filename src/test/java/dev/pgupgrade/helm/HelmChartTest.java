@@ -37,7 +37,9 @@ class HelmChartTest {
     private static final String RELEASE = "pgupgrade-operator";
     private static final String NAMESPACE = "pgupgrade-system";
     private static final String SERVICE_ACCOUNT = "pgupgrade-operator";
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** Duplicate keys refused: kustomize, yq and strict validators reject a manifest that has them. */
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     /** What the operator may do to the resources it manages: (apiGroup, resource, verb). */
     private static final Set<String> MANAGED_RESOURCE_RULES = triples(
@@ -335,6 +337,8 @@ class HelmChartTest {
                 "PostgresUpgradeOperatorNotReconciling", "PostgresUpgradeReconcileErrors"), alerts.keySet());
         assertTrue(alerts.get("PostgresUpgradeReplicationLagging").at("/expr").asText().contains("> 120"), "thresholds come from values");
         assertTrue(alerts.get("PostgresUpgradeOperatorDown").at("/expr").asText().contains("job=\"" + RELEASE + "-metrics\""));
+        JsonNode otherJob = one(render(Map.of("metrics.prometheusRule.enabled", true, "metrics.prometheusRule.job", "kubernetes-pods")), "PrometheusRule");
+        assertTrue(otherJob.toString().contains("job=\\\"kubernetes-pods\\\""), "the job label is configurable: " + otherJob);
         // every series an alert reads is one the operator serves (its own, or JOSDK's as OperatorEndToEndTest scrapes them)
         Set<String> served = new java.util.HashSet<>(dev.pgupgrade.metrics.UpgradeFigures.names());
         served.addAll(dev.pgupgrade.metrics.OperatorMetrics.counterNames());

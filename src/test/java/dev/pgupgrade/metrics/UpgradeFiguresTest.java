@@ -65,6 +65,27 @@ class UpgradeFiguresTest {
         assertTrue(scrape.text().contains("# HELP pgupgrade_downtime_seconds "), "help text for every family");
     }
 
+    /** An upgrade that ended without ScalingUp or a rollback (a failure with nothing to bring back) is not down forever. */
+    @Test
+    void anUpgradeThatEndedIsNotDownAnyMore() throws IOException {
+        PostgresUpgrade upgrade = sample(Phase.Dumping);
+        Instant down = Instant.parse(upgrade.getStatus().getSteps().stream().filter(s -> s.getPhase() == Phase.ScalingDown)
+                .map(StepStatus::getStartedAt).min(String::compareTo).orElseThrow());
+        Instant ended = down.plusSeconds(42);
+        upgrade.getStatus().getSteps().forEach(s -> {
+            if (s.getState() == dev.pgupgrade.api.StepState.Running) {
+                s.setState(dev.pgupgrade.api.StepState.Failed);
+                s.setFinishedAt(ended.toString());
+            }
+        });
+        upgrade.getStatus().setPhase(Phase.Failed);
+        upgrade.getStatus().setFailedPhase(Phase.Dumping);
+        upgrade.getStatus().setCompletedAt(ended.toString());
+        Scrape scrape = render(upgrade, ended.plusSeconds(86_400));
+        assertEquals(42.0, scrape.value("pgupgrade_downtime_seconds", who(upgrade)).orElseThrow(), 0.001, scrape::text);
+        assertEquals(0.0, scrape.value("pgupgrade_downtime_ongoing", who(upgrade)).orElseThrow());
+    }
+
     @Test
     void whatRunsIsCountedToTheScrape() throws IOException {
         PostgresUpgrade upgrade = sample(Phase.AwaitingApproval);
