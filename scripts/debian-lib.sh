@@ -25,6 +25,7 @@ with_apt_lock() {
 apt_updated=0
 apt_update() {
   ((apt_updated)) && return 0
+  ((is_root)) || die "the apt indexes are out of date: apt-get update (as root)"
   log "apt-get update"
   with_apt_lock apt-get update -q >&2
   apt_updated=1

@@ -96,14 +96,15 @@ cp -r "$reflect2" vendor/github.com/modern-go/reflect2
 
 log "generating pkg/generated/openapi"
 go build -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
-# Makefile.generated_files: every Go file tagged +k8s:, staging named as vendor, minus the examples.
-openapi_dirs=$(
-  find . -not \( \( -path './_*' -o -path './.*' -o -path ./vendor \) -prune \) -type f -name '*.go' -print0 \
-    | xargs -0 grep --color=never -l '^// *+k8s:' | xargs grep --color=never -l '+k8s:openapi-gen=' \
-    | sed 's|^\./staging/src/|vendor/|; s|^\./||' \
-    | grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/' \
-    | xargs -n1 dirname | LC_ALL=C sort -u | sed 's|^|k8s.io/kubernetes/|' | paste -sd, -
-)
+# Makefile.generated_files: every Go file with a +k8s: tag line that asks for openapi-gen, staging named
+# as vendor, minus code-generator's and sample-apiserver's examples. (Each stage tolerates finding
+# nothing, so that an empty result reaches the check below instead of stopping the script silently.)
+tagged=$(find . -not \( \( -path './_*' -o -path './.*' -o -path ./vendor \) -prune \) -type f -name '*.go' -print0 \
+  | xargs -0 -r grep --color=never -l -e '^// *+k8s:' || true)
+openapi_files=$(printf '%s\n' "$tagged" | xargs -r -d '\n' grep -l -e '+k8s:openapi-gen=' || true)
+openapi_dirs=$(printf '%s\n' "$openapi_files" | sed -e '/^$/d' -e 's|^\./staging/src/|vendor/|' -e 's|^\./||' \
+  | { grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/' || true; } \
+  | xargs -r -d '\n' -n1 dirname | LC_ALL=C sort -u | sed 's|^|k8s.io/kubernetes/|' | paste -sd, -)
 [[ -n $openapi_dirs ]] || die "no package is tagged +k8s:openapi-gen="
 "$work/openapi-gen" --logtostderr -i "$openapi_dirs" -p k8s.io/kubernetes/pkg/generated/openapi -O zz_generated.openapi \
   -h vendor/k8s.io/code-generator/hack/boilerplate.go.txt -r "$work/api-violations.report" >"$work/openapi.log" 2>&1 \

@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real Kubernetes control plane on loopback, one per test JVM: etcd, kube-apiserver 1.20 and
  * kube-controller-manager (the Job, ReplicaSet, Deployment, StatefulSet, namespace and garbage-collector
- * controllers), built from Debian's sources by scripts/kube-binaries.sh ({@code make test} passes their
- * directory as -Dpgupgrade.kubeBin; without it the script is run here). What fabric8's mock server does
+ * controllers), built from Debian's sources by scripts/kube-binaries.sh (run here unless -Dpgupgrade.kubeBin
+ * names their directory; under {@code make test} it waits for the build make started in the background). What fabric8's mock server does
  * not do, this does: CRD schemas, the status subresource, RBAC, server-side apply, real watches and
  * resource versions, Jobs becoming Pods, garbage collection. No kubelet and no scheduler: pods are run by
  * {@link PodKubelet}.
@@ -44,7 +44,18 @@ public final class KubeControlPlane implements AutoCloseable {
     /** The one control plane of this JVM, started on first use and stopped when the JVM exits. */
     public static synchronized KubeControlPlane shared() {
         if (shared == null) {
-            shared = new KubeControlPlane();
+            // a port taken between choosing it and binding it (the other test JVM picks free ports too): try again
+            IllegalStateException failed = null;
+            for (int attempt = 1; attempt <= 3 && shared == null; attempt++) {
+                try {
+                    shared = new KubeControlPlane();
+                } catch (IllegalStateException e) {
+                    failed = e;
+                }
+            }
+            if (shared == null) {
+                throw failed;
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(shared::close));
         }
         return shared;
@@ -90,6 +101,9 @@ public final class KubeControlPlane implements AutoCloseable {
             close();
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        } catch (RuntimeException e) {
+            close();  // no process outlives a start that failed
+            throw e;
         }
     }
 

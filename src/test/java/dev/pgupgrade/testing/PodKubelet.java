@@ -54,6 +54,7 @@ public final class PodKubelet implements AutoCloseable {
     private volatile Map<String, String> environment = Map.of();
     private final Map<String, Path> logs = new ConcurrentHashMap<>();
     private volatile NodeLogs nodeLogs;
+    private final Set<ProcessStepRunner> running = ConcurrentHashMap.newKeySet();
 
     public PodKubelet(KubernetesClient client, String namespace, Path root, Map<String, Path> serverBinaries) {
         this.client = client;
@@ -113,7 +114,12 @@ public final class PodKubelet implements AutoCloseable {
                 }
                 OwnerReference owner = pod.getMetadata().getOwnerReferences().stream().filter(o -> "Job".equals(o.getKind())).findFirst().orElse(null);
                 if (owner == null) {
-                    setStatus(pod.getMetadata().getName(), p -> running(p, true));
+                    try {
+                        setStatus(pod.getMetadata().getName(), p -> running(p, true));
+                    } catch (RuntimeException e) {
+                        seen.remove(pod.getMetadata().getUid());  // not reported yet: next tick
+                        throw e;
+                    }
                 } else {
                     steps.submit(() -> run(pod.getMetadata().getName(), owner.getName()));
                 }
@@ -138,6 +144,7 @@ public final class PodKubelet implements AutoCloseable {
             }
             ProcessStepRunner runner = new ProcessStepRunner(containers.workDirOf(job), containers.scriptsOf(job), containers.secrets(), environment,
                     Clock.systemUTC());
+            running.add(runner);
             runner.start(step);
             if (nodeLogs != null) {
                 logs.put(namespace + "/" + podName, runner.logFile(step));
@@ -160,6 +167,8 @@ public final class PodKubelet implements AutoCloseable {
             PhaseOutcome.Ran ran = ((StepProgress.Finished) progress).outcome();
             String message = StepContainers.terminationMessage(runner.resultFile(step));
             setStatus(podName, p -> terminated(p, ran.exitCode(), message));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();  // closing: close() kills what still runs
         } catch (Exception e) {
             System.err.println("PodKubelet: pod " + podName + " could not run: " + e);
             setStatus(podName, p -> terminated(p, 128, ""));
@@ -220,6 +229,7 @@ public final class PodKubelet implements AutoCloseable {
     public void close() {
         loop.shutdownNow();
         steps.shutdownNow();
+        running.forEach(ProcessStepRunner::stopAll);  // no step process outlives its test
         if (nodeLogs != null) {
             nodeLogs.close();
         }
