@@ -145,11 +145,13 @@ say "source checksummed ($(wc -l < "$bench/source.sums") tables) in $(seconds "$
 
 # --- results, one row per method --------------------------------------------------------------------------
 methods=()
-declare -A DUMP RESTORE WINDOW VERIFY TOTAL RSS CHECK
+declare -A DUMP RESTORE WINDOW VERIFY VERIFIED TOTAL RSS CHECK
 failures=0
 footnote=
-record() {  # record METHOD DUMP RESTORE WINDOW VERIFY TOTAL RSS CHECK
-  methods+=("$1"); DUMP[$1]=$2; RESTORE[$1]=$3; WINDOW[$1]=$4; VERIFY[$1]=$5; TOTAL[$1]=$6; RSS[$1]=$7; CHECK[$1]=$8
+# VERIFIED: writes stop -> the target proven identical (pgupgrade: Dumping's start to Verifying's end); a
+# method that proves nothing reports its window marked "(unverified)", which the verdict compares against.
+record() {  # record METHOD DUMP RESTORE WINDOW VERIFY VERIFIED TOTAL RSS CHECK
+  methods+=("$1"); DUMP[$1]=$2; RESTORE[$1]=$3; WINDOW[$1]=$4; VERIFY[$1]=$5; VERIFIED[$1]=$6; TOTAL[$1]=$7; RSS[$1]=$8; CHECK[$1]=$9
 }
 # compare_target METHOD PORT: prints identical or DIFFERENT (and the differing lines on stderr).
 compare_target() {
@@ -179,7 +181,7 @@ say "runbook: dump $(seconds "$t0" "$t1") s ($(du -m "$bench/dump.sql" | cut -f1
 rm -f "$bench/dump.sql"
 check=$(compare_target runbook "$target_port")
 stop_server target-runbook "$target_bin"
-record runbook "$(seconds "$t0" "$t1")" "$(seconds "$t1" "$t2")" "$(seconds "$t0" "$t2")" - "$(seconds "$t0" "$t2")" - "$check"
+record runbook "$(seconds "$t0" "$t1")" "$(seconds "$t1" "$t2")" "$(seconds "$t0" "$t2")" - "$(seconds "$t0" "$t2") (unverified)" "$(seconds "$t0" "$t2")" - "$check"
 
 # --- 3b. pgcopydb clone of database "db" ----------------------------------------------------------------------
 # pgcopydb 0.10 copies one database: role aptible and database db are created on the target first, as
@@ -199,10 +201,10 @@ t1=$(now)
 if [[ $rc == 0 ]]; then
   say "pgcopydb: clone took $(seconds "$t0" "$t1") s"
   check=$(compare_target pgcopydb "$target_port")
-  record pgcopydb - - "$(seconds "$t0" "$t1")" - "$(seconds "$t0" "$t1")" - "$check"
+  record pgcopydb - - "$(seconds "$t0" "$t1")" - "$(seconds "$t0" "$t1") (unverified)" "$(seconds "$t0" "$t1")" - "$check"
 else
   say "pgcopydb: clone failed (exit $rc); the end of its log:"; tail -n 20 "$bench/pgcopydb.log" >&2
-  record pgcopydb - - FAILED - - - -; failures=$((failures + 1))
+  record pgcopydb - - FAILED - - - - -; failures=$((failures + 1))
 fi
 rm -rf "$bench/pgcopydb"
 stop_server target-pgcopydb "$target_bin"
@@ -244,7 +246,7 @@ for strategy in $STRATEGIES; do
       run_pgupgrade "$strategy" "$dir" "$target_port" 0 "$target_password" || rc=$?
     else
       say "$method: n/a, the jar refused it: $(grep -m1 -i transfer "$dir/run.err")"
-      record "$method" n/a n/a n/a n/a n/a n/a n/a
+      record "$method" n/a n/a n/a n/a n/a n/a n/a n/a
       stop_server "target-$strategy" "$target_bin"
       continue
     fi
@@ -254,21 +256,23 @@ for strategy in $STRATEGIES; do
   if [[ $rc != 0 ]]; then
     say "$method: pgupgrade run exited with $rc:"; tail -n 20 "$dir/run.err" >&2
     [[ ! -s $dir/result.json ]] || jq -r '.status.message // empty' "$dir/result.json" >&2 || true
-    record "$method" - - FAILED - "$(seconds "$t0" "$t1")" "${rss:--}" -; failures=$((failures + 1))
+    record "$method" - - FAILED - - "$(seconds "$t0" "$t1")" "${rss:--}" -; failures=$((failures + 1))
   else
     # Each phase's last step record: state, start, end, duration.
-    read -r d_state d_start d_dur r_start r_end r_dur v_dur < <(jq -r '
+    read -r d_state d_start d_dur r_start r_end r_dur v_dur v_end < <(jq -r '
       def step($p): ([.status.steps[]? | select(.phase == $p)] | last) // {};
       [ (step("Dumping") | (.state // "-"), (.startedAt // "-"), (.durationSeconds // "-")),
         (step("Restoring") | (.startedAt // "-"), (.finishedAt // "-"), (.durationSeconds // "-")),
-        (step("Verifying") | (.durationSeconds // "-")) ] | map(tostring) | join(" ")' "$dir/result.json") \
+        (step("Verifying") | (.durationSeconds // "-"), (.finishedAt // "-")) ] | map(tostring) | join(" ")' "$dir/result.json") \
       || die "$method: cannot read the steps from pgupgrade's -o json output"
     # The downtime window: Dumping's start to Restoring's end; Restoring alone when Dumping was skipped.
     if [[ $d_state == Skipped || $d_start == - ]]; then window_start=$r_start; d_dur=-; else window_start=$d_start; fi
     window=$(seconds "$(iso_epoch "$window_start")" "$(iso_epoch "$r_end")")
+    # verified downtime: until Verifying proved the target identical (every row's content, mode checksums)
+    if [[ $v_end == - ]]; then verified=-; else verified=$(seconds "$(iso_epoch "$window_start")" "$(iso_epoch "$v_end")"); fi
     check=$(compare_target "$method" "$target_port")
-    say "$method: window $window s (dump $(fmt "$d_dur"), restore $(fmt "$r_dur")), verify $(fmt "$v_dur") s, total $(seconds "$t0" "$t1") s, peak RSS ${rss:-?} MiB"
-    record "$method" "$(fmt "$d_dur")" "$(fmt "$r_dur")" "$window" "$(fmt "$v_dur")" "$(seconds "$t0" "$t1")" "${rss:--}" "$check"
+    say "$method: window $window s (dump $(fmt "$d_dur"), restore $(fmt "$r_dur")), verify $(fmt "$v_dur") s, verified downtime $verified s, total $(seconds "$t0" "$t1") s, peak RSS ${rss:-?} MiB"
+    record "$method" "$(fmt "$d_dur")" "$(fmt "$r_dur")" "$window" "$(fmt "$v_dur")" "$verified" "$(seconds "$t0" "$t1")" "${rss:--}" "$check"
   fi
   stop_server "target-$strategy" "$target_bin"
 done
@@ -378,10 +382,10 @@ done
 # --- 4. the table and the verdict ----------------------------------------------------------------------------------
 echo
 echo "make bench: PostgreSQL $SOURCE_MAJOR -> $TARGET_MAJOR, scale $SCALE$([[ $GIN == 1 ]] && echo ' + GIN'), $(nproc) cores, load average $load_before at start and $(cut -d' ' -f1 /proc/loadavg) at end, $(date -u +%Y-%m-%dT%H:%MZ)"
-row() { printf '%-20s %7s %9s %17s %9s %8s %14s  %s\n' "$@"; }
-row method "dump s" "restore s" "downtime window s" "verify s" "total s" "peak JVM RSS MiB" "data check"
+row() { printf '%-20s %7s %9s %17s %9s %18s %8s %14s  %s\n' "$@"; }
+row method "dump s" "restore s" "downtime window s" "verify s" "verified s" "total s" "peak JVM RSS MiB" "data check"
 for m in "${methods[@]}"; do
-  row "$m" "${DUMP[$m]}" "${RESTORE[$m]}" "${WINDOW[$m]}" "${VERIFY[$m]}" "${TOTAL[$m]}" "${RSS[$m]}" "${CHECK[$m]}"
+  row "$m" "${DUMP[$m]}" "${RESTORE[$m]}" "${WINDOW[$m]}" "${VERIFY[$m]}" "${VERIFIED[$m]}" "${TOTAL[$m]}" "${RSS[$m]}" "${CHECK[$m]}"
   [[ ${CHECK[$m]} != DIFFERENT ]] || failures=$((failures + 1))
 done
 [[ -z $footnote ]] || echo "$footnote"
@@ -415,4 +419,15 @@ if (( ${#logical_scales[@]} )); then
   echo "online goals: writes blocked <= 2 s at every size ($blocked s), scale $large vs $small <= 1.3x (${growth}x), 0 acknowledged writes lost ($lost)"
   online=" online_blocked_s=$blocked online_lost_writes=$lost"
 fi
-echo "bench: best_strategy=${best_name%\*} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")$online"
+# verified downtime: the best pgupgrade strategy's (Verifying on) against the others' windows, which prove nothing
+verified_best=
+for m in "${methods[@]}"; do
+  [[ $m == pgupgrade:* && ${VERIFIED[$m]} =~ ^[0-9.]+$ ]] || continue
+  if [[ -z $verified_best ]] || awk -v a="${VERIFIED[$m]}" -v b="${VERIFIED[$verified_best]}" 'BEGIN { exit !(a < b) }'; then verified_best=$m; fi
+done
+verified=
+if [[ -n $verified_best ]]; then
+  verified=" verified_best=${verified_best#pgupgrade:} verified_ratio_vs_runbook=$(ratio "${VERIFIED[$verified_best]}" "${WINDOW[runbook]}")"
+  verified+=" verified_ratio_vs_pgcopydb=$(ratio "${VERIFIED[$verified_best]}" "${WINDOW[pgcopydb]}")"
+fi
+echo "bench: best_strategy=${best_name%\*} ratio_vs_runbook=$(ratio "${WINDOW[$best]}" "${WINDOW[runbook]}") ratio_vs_pgcopydb=$(ratio "${WINDOW[$best]}" "${WINDOW[pgcopydb]}")$verified$online"
