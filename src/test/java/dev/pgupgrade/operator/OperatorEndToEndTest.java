@@ -238,7 +238,11 @@ class OperatorEndToEndTest {
     }
 
     static void secret(KubernetesClient client, String name, String key, String value) {
-        client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
+        secret(client, NS, name, key, value);
+    }
+
+    static void secret(KubernetesClient client, String namespace, String name, String key, String value) {
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
                 .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build()).createOr(existing -> existing.update());
     }
 
@@ -247,7 +251,11 @@ class OperatorEndToEndTest {
     }
 
     static void deployment(KubernetesClient client, String name, int replicas) {
-        client.apps().deployments().inNamespace(NS).resource(new DeploymentBuilder()
+        deployment(client, NS, name, replicas);
+    }
+
+    static void deployment(KubernetesClient client, String namespace, String name, int replicas) {
+        client.apps().deployments().inNamespace(namespace).resource(new DeploymentBuilder()
                 .withNewMetadata().withName(name).endMetadata()
                 .withNewSpec().withReplicas(replicas).withNewSelector().addToMatchLabels("app", name).endSelector()
                 .withNewTemplate().withNewMetadata().addToLabels("app", name).endMetadata()

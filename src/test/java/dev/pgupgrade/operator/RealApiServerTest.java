@@ -23,7 +23,6 @@ import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.Project;
 import dev.pgupgrade.testing.Upgrades;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -520,8 +519,7 @@ class RealApiServerTest {
     }
 
     private static void secret(String ns, String name, String key, String value) {
-        admin.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
-                .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build()).createOr(existing -> existing.update());
+        OperatorEndToEndTest.secret(admin, ns, name, key, value);
     }
 
     private static String secretValue(String ns, String name, String key) {
@@ -529,12 +527,7 @@ class RealApiServerTest {
     }
 
     private static void deployment(String ns, String name, int replicas) {
-        admin.apps().deployments().inNamespace(ns).resource(new DeploymentBuilder()
-                .withNewMetadata().withName(name).endMetadata()
-                .withNewSpec().withReplicas(replicas).withNewSelector().addToMatchLabels("app", name).endSelector()
-                .withNewTemplate().withNewMetadata().addToLabels("app", name).endMetadata()
-                .withNewSpec().addNewContainer().withName("app").withImage("registry.example.com/" + name + ":1").endContainer().endSpec()
-                .endTemplate().endSpec().build()).create();
+        OperatorEndToEndTest.deployment(admin, ns, name, replicas);
     }
 
     /** Waits until the Deployment controller reports {@code replicas} ready (the ReplicaSet's pods, run by PodKubelet). */
