@@ -15,11 +15,19 @@ public final class OperatorMain {
      * @param useSsa         server-side apply for status patches (off against API servers without it, e.g. fabric8's mock)
      * @param leaderElection lease name and namespace when more than one replica may run, else null
      * @param metrics        where JOSDK and the reconciler count, and whence /metrics reads the upgrades
+     * @param watchErrors    what a watch that breaks with an error does to its informer
      */
-    public record Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection, OperatorMetrics metrics) {
+    public record Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection, OperatorMetrics metrics,
+                          WatchErrors watchErrors) {
         public Options {
             namespaces = Set.copyOf(namespaces);
             java.util.Objects.requireNonNull(metrics, "metrics");
+            java.util.Objects.requireNonNull(watchErrors, "watchErrors");
+        }
+
+        /** As production runs: an informer that fails ends the process (see {@link WatchErrors#EXIT}). */
+        public Options(Set<String> namespaces, boolean useSsa, LeaderElection leaderElection, OperatorMetrics metrics) {
+            this(namespaces, useSsa, leaderElection, metrics, WatchErrors.EXIT);
         }
 
         /** With metrics of its own, that nobody serves. */
@@ -29,6 +37,21 @@ public final class OperatorMain {
     }
 
     public record LeaderElection(String leaseName, String leaseNamespace) {
+    }
+
+    /** What happens when a watch breaks with an error (not the API server's routine close, which always reconnects). */
+    public enum WatchErrors {
+        /**
+         * JOSDK's default, kept in production: an informer that fails to start fails the start (a missing RBAC
+         * grant shows at once), and one that stops later ends the process, so Kubernetes restarts the pod with
+         * fresh informers; every phase resumes from status after a restart.
+         */
+        EXIT,
+        /**
+         * The informer reconnects. For tests on fabric8's mock API server, which can break a websocket frame
+         * under load: there, exiting would kill the test JVM rather than restart a pod.
+         */
+        RETRY
     }
 
     private OperatorMain() {
@@ -49,7 +72,9 @@ public final class OperatorMain {
             o.withKubernetesClient(client)
                     .withUseSSAToPatchPrimaryResource(options.useSsa())
                     .withCloseClientOnStop(false)
-                    .withMetrics(options.metrics().josdk());
+                    .withMetrics(options.metrics().josdk())
+                    // false: JOSDK's informers retry after any watch error instead of stopping
+                    .withStopOnInformerErrorDuringStartup(options.watchErrors() == WatchErrors.EXIT);
             if (options.leaderElection() != null) {
                 var election = LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(options.leaderElection().leaseName());
                 if (options.leaderElection().leaseNamespace() != null) {

@@ -105,7 +105,8 @@ class OperatorCrashTest {
                 throw new SimulatedCrash(key);
             }
         };
-        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null), points);
+        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null,
+                new dev.pgupgrade.metrics.OperatorMetrics(java.time.Clock.systemUTC()), OperatorMain.WatchErrors.RETRY), points);
     }
 
     private static void assertNoJobTwice(KubernetesClient client, LocalKubelet kubelet, PostgresUpgrade done) {

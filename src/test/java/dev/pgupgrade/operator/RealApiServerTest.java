@@ -313,7 +313,25 @@ class RealApiServerTest {
             PodKubelet kubelet = shop.kubelet;
             source.execute("postgres", "create table t (id int primary key)", "insert into t select generate_series(1, 1000)");
             OperatorMetrics metrics = new OperatorMetrics(Clock.systemUTC());
-            Operator operator = operator(ns, metrics);
+            // Besides the writer below, whose 409s depend on timing: twice, a third party writes the
+            // resource between the reconcile's read and its status write, so the write's resourceVersion
+            // is stale for certain and the real API server must answer 409.
+            AtomicInteger forced = new AtomicInteger();
+            CrashPoints thirdPartyWrites = (upgrade, next) -> {
+                if (next.getPhase() == Phase.Restoring && forced.get() < 2) {
+                    admin.resources(PostgresUpgrade.class).inNamespace(ns).withName("shop-upgrade")
+                            .edit(u -> {
+                                Map<String, String> annotations = new java.util.HashMap<>(
+                                        u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
+                                annotations.put("example.com/between-read-and-write", String.valueOf(forced.incrementAndGet()));
+                                u.getMetadata().setAnnotations(annotations);
+                                return u;
+                            });
+                }
+            };
+            KubernetesClient asOperator = plane.asServiceAccount(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
+            OPERATOR_CLIENTS.add(asOperator);
+            Operator operator = OperatorMain.start(asOperator, new OperatorMain.Options(Set.of(ns), true, null, metrics), thirdPartyWrites);
             java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
             AtomicInteger writes = new AtomicInteger();
             Thread annotator = new Thread(() -> {
@@ -349,7 +367,9 @@ class RealApiServerTest {
                 double conflicts = scrape.find("operator_sdk_reconciliations_failed_total").stream()
                         .filter(s -> !s.labels().containsKey("exception") || s.labels().get("exception").contains("KubernetesClientException"))
                         .mapToDouble(s -> s.value()).sum();
-                assertTrue(conflicts > 0, "no status write met a 409 in " + writes.get() + " concurrent writes:\n" + scrape.text());
+                assertEquals(2, forced.get(), "the third party wrote between read and write twice");
+                assertTrue(conflicts >= 2, "status writes with a stale resourceVersion met no 409 (" + writes.get()
+                        + " concurrent writes besides):\n" + scrape.text());
                 Map<String, Long> perStep = admin.batch().v1().jobs().inNamespace(ns).list().getItems().stream()
                         .collect(Collectors.groupingBy(j -> j.getMetadata().getLabels().get(StepResources.LABEL_STEP), Collectors.counting()));
                 assertTrue(perStep.values().stream().allMatch(n -> n == 1), "one Job per step: " + perStep);

@@ -15,14 +15,18 @@ public final class Operators {
     private Operators() {
     }
 
-    /** The operator as production runs it, watching {@link #NS}, without leader election; SSA off for the mock server. */
+    /**
+     * The operator as production runs it, watching {@link #NS}, without leader election; for the mock server,
+     * SSA off and informers that reconnect after a broken watch frame (see {@link OperatorMain.WatchErrors#RETRY}).
+     */
     public static Operator start(KubernetesClient client) {
-        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null));
+        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null, new OperatorMetrics(java.time.Clock.systemUTC()),
+                OperatorMain.WatchErrors.RETRY));
     }
 
     /** The same, counting into {@code metrics} (which a test serves and scrapes). */
     public static Operator start(KubernetesClient client, OperatorMetrics metrics) {
-        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null, metrics));
+        return OperatorMain.start(client, new OperatorMain.Options(Set.of(NS), false, null, metrics, OperatorMain.WatchErrors.RETRY));
     }
 
     /** Waits until the upgrade reached Succeeded, Failed or RolledBack. */
