@@ -75,12 +75,13 @@ public final class StepJobBuilder {
 
     /**
      * Steps that share the dump (or, in a rehearsal, hold one) use the claim, and so do the steps that
-     * share other files (see {@link SharesWorkFiles}), Verifying comparing with stored source facts
-     * included; the others get an emptyDir.
+     * share other files (see {@link SharesWorkFiles}), Verifying comparing with stored source facts or
+     * with the copy's proofs included; the others get an emptyDir.
      */
     public static boolean usesWorkClaim(StepSpec step) {
         return step.phase() == Phase.Dumping || step.phase() == Phase.Restoring || step.phase() == Phase.Rehearsal
-                || step.kind() instanceof SharesWorkFiles || step.env().containsKey(Verify.FACTS_DIR);
+                || step.kind() instanceof SharesWorkFiles || step.env().containsKey(Verify.FACTS_DIR)
+                || step.env().containsKey(Verify.PROVEN_DIR);
     }
 
     public static Job job(PostgresUpgrade upgrade, StepSpec step) {

@@ -83,6 +83,78 @@ class VerificationTest {
     }
 
     /**
+     * The pipeline strategy proves the tables it can while it copies them (pipeline.sh), and Verifying
+     * then only asks the target whether each is still as the copy left it: damage done to the target
+     * after the copy must still be caught, by content, and named as before.
+     */
+    static Stream<Arguments> silentLossesAfterAPipelineCopy() {
+        return Stream.of(
+                Arguments.of("rows vanish from a proven table", "analytics-db", "delete from metrics where value > 300",
+                        "analytics-db: rows public.metrics: source 1000"),
+                Arguments.of("a value changes in a proven table, row count equal", "legacy", "update notes set body = 'cafe creme' where id = 1",
+                        "legacy: rows public.notes: source 4 sum="),
+                Arguments.of("a float changes past its 15th digit", "analytics-db", "update metrics set value = value * (1 + 3e-16) where value = 1 / 3.0",
+                        "analytics-db: rows public.metrics: source 1000 sum="),
+                Arguments.of("an extra row appears in a proven table", "legacy", "insert into notes (body) values ('ghost')", "legacy: rows public.notes: source 4"),
+                Arguments.of("rows vanish from a table copied as text", "shop", "delete from store.orders where id % 97 = 0", "shop: rows store.orders: source 3000"));
+    }
+
+    @ParameterizedTest(name = "pipeline: {0}")
+    @MethodSource("silentLossesAfterAPipelineCopy")
+    void silentDataLossAfterAPipelineCopyIsCaught(String what, String database, String sabotage, String expected) throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            PostgresUpgrade done = runWithSabotage(target, "  transfer: {strategy: pipeline}\n", database, sabotage);
+
+            assertEquals(Phase.Failed, done.getStatus().getPhase(), what + ": " + done.getStatus().getMessage());
+            assertEquals(Phase.Verifying, done.getStatus().getFailedPhase());
+            StepStatus verifying = done.getStatus().getSteps().stream().filter(s -> s.getPhase() == Phase.Verifying).findFirst().orElseThrow();
+            assertTrue(verifying.getErrors().stream().anyMatch(e -> e.startsWith(expected)), what + ": " + verifying.getErrors());
+            if (what.contains("proven")) {
+                assertTrue(verifying.getDetails().stream().anyMatch(d -> d.startsWith(database + ": the target changed after the copy")),
+                        what + ": " + verifying.getDetails());
+            }
+        }
+    }
+
+    /** Undamaged, the pipeline's proofs stand for the content of the tables they cover: no second read of them. */
+    @Test
+    void thePipelinesCopyProvesTheTablesItCopiedInBinary() throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            PostgresUpgrade done = runWithSabotage(target, "  transfer: {strategy: pipeline}\n", "postgres", "select 1");
+
+            assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus().getMessage());
+            StepStatus verifying = done.getStatus().getSteps().stream().filter(s -> s.getPhase() == Phase.Verifying).findFirst().orElseThrow();
+            assertTrue(verifying.getDetails().contains(
+                    "analytics-db: 2 tables (2 with content checksums, 2 of them proven during the copy), 0 sequences, 0 large objects: 0 mismatches"),
+                    verifying.getDetails().toString());
+            assertTrue(verifying.getDetails().stream().anyMatch(d -> d.matches("shop: 7 tables \\(7 with content checksums, [1-6] of them proven during the copy\\).*")),
+                    verifying.getDetails().toString());
+        }
+    }
+
+    /**
+     * A write that slips past the freeze into the source after the copy read its table: the proofs no
+     * longer describe the source (a transaction id was assigned there), so every table is read again on
+     * both servers, and the row the target lacks is found.
+     */
+    @Test
+    void aWriteToTheSourceAfterThePipelinesCopyIsFound() throws Exception {
+        try (PostgresServer target = PostgresServer.start("17")) {
+            PostgresUpgrade done;
+            try {
+                done = runWithSabotage(source, target, "  transfer: {strategy: pipeline}\n", "legacy", "update notes set body = body || '!' where id = 1");
+            } finally {
+                source.execute("legacy", "update notes set body = left(body, -1) where id = 1");
+            }
+            assertEquals(Phase.Failed, done.getStatus().getPhase(), done.getStatus().getMessage());
+            StepStatus verifying = done.getStatus().getSteps().stream().filter(s -> s.getPhase() == Phase.Verifying).findFirst().orElseThrow();
+            assertTrue(verifying.getErrors().stream().anyMatch(e -> e.startsWith("legacy: rows public.notes: source 4 sum=")), verifying.getErrors().toString());
+            assertTrue(verifying.getDetails().stream().anyMatch(d -> d.startsWith("the source assigned transaction ids during the copy")),
+                    verifying.getDetails().toString());
+        }
+    }
+
+    /**
      * Before 12, floats printed 17 digits at extra_float_digits 3 and catalogs lacked columns the
      * inventory reads (attgenerated, prokind): an 11 source must verify clean against 17.
      */
@@ -164,6 +236,12 @@ class VerificationTest {
     }
 
     private PostgresUpgrade runWithSabotage(PostgresServer target, String extraSpec, String database, String sabotage) throws Exception {
+        return runWithSabotage(target, target, extraSpec, database, sabotage);
+    }
+
+    /** Upgrades the class's source into {@code target}, running {@code sabotage} on {@code damaged} right after Restoring. */
+    private PostgresUpgrade runWithSabotage(PostgresServer damaged, PostgresServer target, String extraSpec, String database, String sabotage)
+            throws Exception {
         UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
                 .secret("source-db", "url", source.url("postgres"))
                 .secret("target-db", "url", target.url("postgres"))
@@ -174,7 +252,7 @@ class VerificationTest {
             public void phaseEnded(dev.pgupgrade.api.PostgresUpgradeStatus before, dev.pgupgrade.api.PostgresUpgradeStatus after) {
                 if (before.getPhase() == Phase.Restoring && after.getPhase() == Phase.Verifying) {
                     try {
-                        target.execute(database, sabotage);
+                        damaged.execute(database, sabotage);
                     } catch (SQLException e) {
                         throw new IllegalStateException("the sabotage itself failed", e);
                     }

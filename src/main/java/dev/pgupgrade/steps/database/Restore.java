@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.steps.Env;
+import dev.pgupgrade.steps.EnvValue;
 import dev.pgupgrade.steps.Figures;
 import dev.pgupgrade.steps.RestoreErrors;
 import dev.pgupgrade.steps.StepKind;
@@ -12,6 +14,7 @@ import dev.pgupgrade.steps.StepSpec;
 import dev.pgupgrade.steps.Steps;
 import dev.pgupgrade.steps.Verdict;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Restoring, by strategy: the runbook's psql -f (restore.sh), pg_restore -j of the directory dumps
@@ -28,6 +31,11 @@ public final class Restore implements StepKind<Restore.Result> {
     /** Also reads the source. */
     public static final Restore PIPELINE = new Restore("pipeline.sh");
 
+    /** Where pipeline.sh leaves the proofs of the tables it copied, for Verifying (see {@link Verify#copyProves}). */
+    public static final String PROOF_DIR = "PIPELINE_PROOF_DIR";
+    /** The largest table it proves, as spec.verification.maxChecksumTableMegabytes. */
+    public static final String PROOF_MAX_MB = "PIPELINE_PROOF_MAX_MB";
+
     private final String script;
 
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -41,7 +49,12 @@ public final class Restore implements StepKind<Restore.Result> {
     }
 
     public StepSpec step(PostgresUpgrade upgrade, Transfer transfer) {
-        return Steps.of(upgrade, Phase.Restoring, this, transfer.env(), false);
+        Map<String, EnvValue> env = transfer.env();
+        if (this == PIPELINE && Verify.copyProves(upgrade.getSpec())) {
+            env = new Env().putAll(env).put(PROOF_DIR, Verify.COPY_PROOFS)
+                    .put(PROOF_MAX_MB, Verify.Inputs.of(upgrade.getSpec().getVerification()).maxChecksumMb()).build();
+        }
+        return Steps.of(upgrade, Phase.Restoring, this, env, false);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.EnvValue;
@@ -32,6 +33,9 @@ public final class Verify implements StepKind<Verify.Result> {
     /** Where those answers are, under WORK_DIR. */
     public static final String FACTS_DIR = "VERIFY_FACTS_DIR";
     public static final String STORED_SOURCE_FACTS = "logical/source-facts";
+    /** Where the pipeline strategy's copy leaves its proofs (pipeline.sh), under WORK_DIR. */
+    public static final String PROVEN_DIR = "VERIFY_PROVEN_DIR";
+    public static final String COPY_PROOFS = "copy-proofs";
 
     /** spec.verification with its defaults. */
     public record Inputs(VerificationSpec.Mode mode, int maxChecksumMb, int parallelism, int statementTimeoutSeconds) {
@@ -66,8 +70,19 @@ public final class Verify implements StepKind<Verify.Result> {
         Map<String, EnvValue> env = new Env().putAll(Inputs.of(upgrade.getSpec().getVerification()).env())
                 .putAll(LogicalSpec.isLogical(upgrade.getSpec()) ? Map.of(SIDES, EnvValue.of("target"), FACTS_DIR, EnvValue.of(STORED_SOURCE_FACTS))
                         : Map.of(SIDES, EnvValue.of("both")))
+                .putAll(copyProves(upgrade.getSpec()) ? Map.of(PROVEN_DIR, EnvValue.of(COPY_PROOFS)) : Map.of())
                 .build();
         return Steps.of(upgrade, Phase.Verifying, KIND, env, true);
+    }
+
+    /**
+     * Whether the copy proves the tables it can as it goes (strategy pipeline, when Verifying compares
+     * content): the source's rows hashed in flight, the target's read back while the indexes build, so
+     * Verifying, inside the downtime, need not read those tables again on both servers.
+     */
+    public static boolean copyProves(PostgresUpgradeSpec spec) {
+        return TransferSpec.strategy(spec.getTransfer()) == TransferSpec.Strategy.PIPELINE
+                && VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.CHECKSUMS;
     }
 
     @Override

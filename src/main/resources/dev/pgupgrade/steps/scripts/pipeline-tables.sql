@@ -12,10 +12,18 @@
 -- every column is one of the built-in types below (or a domain over one, or an array of one), whose
 -- binary forms have not changed across the majors pg_dump reads, and only when the source stores
 -- timestamps as integers (always, from 10 on). Every other table is copied as text.
+--
+-- Last field: whether the copy proves the table (pipeline.sh, "proof"): yes for a binary table whose
+-- columns are all copied (none generated, which the target computes anew) and no larger than
+-- :max_proof_bytes (-1: none is). Its binary rows read back from the target are then the very bytes
+-- the source sent, so hashing both streams compares every row's content, column by column.
 \ir user-relations.sql
 set search_path = pg_catalog;
 select current_setting('server_version_num')::int >= 120000 as has_generated \gset
-select c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"', pg_table_size(c.oid),
+select oid, name, size, format, columns,
+       case when format = 'binary' and not generated and size <= :max_proof_bytes then 'yes' else 'no' end
+  from (
+select c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' as name, pg_table_size(c.oid) as size,
        case when current_setting('integer_datetimes') = 'on' and not exists (
               select 1 from pg_attribute a join pg_type t on t.oid = a.atttypid
                 join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
@@ -25,13 +33,20 @@ select c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname
                 and not (en.nspname = 'pg_catalog' and e.typtype = 'b' and e.typname in ('bool', 'int2', 'int4', 'int8', 'float4', 'float8',
                   'numeric', 'money', 'oid', 'text', 'varchar', 'bpchar', 'name', 'char', 'bytea', 'date', 'time', 'timetz', 'timestamp',
                   'timestamptz', 'interval', 'uuid', 'json', 'jsonb', 'inet', 'cidr')))
-            then 'binary' else 'text' end,
+            then 'binary' else 'text' end as format,
        coalesce((select string_agg('"' || replace(a.attname, '"', '""') || '"', ', ' order by a.attnum) from pg_attribute a
                   where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
 \if :has_generated
                     and a.attgenerated = ''
 \endif
-                ), '')
+                ), '') as columns,
+\if :has_generated
+       exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated <> '')
+\else
+       false
+\endif
+         as generated
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where c.relkind = 'r' and c.relpersistence <> 't' and :user_relation
- order by pg_table_size(c.oid) desc;
+) tables
+ order by size desc;

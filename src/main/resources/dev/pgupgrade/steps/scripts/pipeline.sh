@@ -7,7 +7,17 @@
 # the archive's data section (sequence values, large objects, extension configuration rows) and its
 # post-data (indexes, constraints, triggers, materialized view contents) with pg_restore -j. Globals
 # and error classification as in the other strategies.
+# Proof: with PIPELINE_PROOF_DIR, the copy also proves the tables it can (pipeline-tables.sql says
+# which): the source's binary rows are hashed as they stream by (tee into md5sum), and once the
+# target has committed them they are read back from the target and hashed again, while the table's
+# indexes build. A table's proof, DIR/<database key>/<oid>.proof, reads "SOURCE_MD5 TARGET_MD5 ROWS
+# XID": the hashes, and the rows the target's COPY loaded in its transaction XID (32 bits, as xmin
+# shows it). Verifying compares the hashes instead of reading the table on both servers, if the
+# source provably did not change since the copy began (no transaction id was assigned on it in
+# between, see source-xids) and the target's table still holds exactly ROWS rows, all with xmin XID.
+# A table that could not be hashed has no proof, and Verifying reads it as before.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM;
+#      PIPELINE_PROOF_DIR (under WORK_DIR) and PIPELINE_PROOF_MAX_MB (tables larger are not proven);
 #      PIPELINE_SNAPSHOTS, set only by logical-copy.sh: a directory with, per database (file named by
 #      the md5 key of its name, ".snapshot"), the exported snapshot every read of it must use.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -68,15 +78,18 @@ snapshot_of() {
 # The tables to copy, with how (pipeline-tables.sql: binary or text, the column list).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# read_table: reads the next record of a table list into oid, table, size, format and columns
-read_table() { IFS= read -r -d '' oid && IFS= read -r -d '' table && IFS= read -r -d '' size && IFS= read -r -d '' format && IFS= read -r -d '' columns; }
+# read_table: reads the next record of a table list into oid, table, size, format, columns and provable
+read_table() {
+  IFS= read -r -d '' oid && IFS= read -r -d '' table && IFS= read -r -d '' size && IFS= read -r -d '' format \
+    && IFS= read -r -d '' columns && IFS= read -r -d '' provable
+}
 
 # prepare_database I DB: everything the copy of database DB needs from the source, read while the
 # target is being prepared: its encoding, its tables (D.sized, D.tables), one small archive of
 # everything but the tables' rows (D.archive) and which of its entries belong to which table
 # (table_toc). Fails with the reason in D.prepare.err.
 prepare_database() {
-  local db=$1 d=$dir/db$2 encoding oid table size format columns
+  local db=$1 d=$dir/db$2 encoding oid table size format columns provable
   # failed WHAT: the reason, with psql's first error line (never a URL), for the main loop to report
   failed() {
     local why; why=$(grep -v '^[[:space:]]*$' "$d.prepare.err" | head -n 1 | sed -E 's/^psql: (error: )?//')
@@ -88,10 +101,10 @@ prepare_database() {
   local snap=() dump_snapshot
   mapfile -t -d '' snap < <(at_snapshot "$db")
   dump_snapshot=$(snapshot_of "$db")
-  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
+  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -v max_proof_bytes="$proof_max_bytes" "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
     || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
   # every table's rows are left out of the archive (as pg_dump patterns: quoted, so they match exactly)
-  local excluded=() bytes=0 count=0
+  local excluded=() bytes=0 count=0 provable
   while read_table; do
     excluded+=("--exclude-table-data=$table"); bytes=$((bytes + size)); count=$((count + 1))
   done < "$d.sized"
@@ -110,7 +123,7 @@ prepare_database() {
 # TRUNCATE + COPY FREEZE in one transaction writes the rows frozen, so nothing rewrites those pages
 # later to set hint bits (Verifying and ANALYZE read them right after).
 copy_worker() {
-  local db=$1 d=$2 oid table size format columns n=0 out in list snap=()
+  local db=$1 d=$2 oid table size format columns provable n=0 out in list snap=() proven='' readback=''
   mapfile -t -d '' snap < <(at_snapshot "$db")
   while read_table; do
     n=$((n + 1))
@@ -120,15 +133,43 @@ copy_worker() {
     list=; [[ -n $columns ]] && list=" ($columns)"   # a table without columns has rows all the same
     out="COPY $table$list TO STDOUT" in="COPY $table$list FROM STDIN"
     if [[ $format == binary ]]; then out+=" (FORMAT binary)"; in+=" (FORMAT binary, FREEZE)"; else in+=" (FREEZE)"; fi
-    ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 "${snap[@]}" -c "$out" ) 2>> "$d.copy.log" \
-      | ( tgt "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" -c "COMMIT" ) 2>> "$d.copy.log" \
-      || printf 'ERROR:  table %s could not be copied\n' "$(escaped "$table")" >> "$d.copy.log"
+    proven=; [[ -n $proof && $provable == yes ]] && proven=$proof/$(printf %s "$db" | md5sum | cut -c1-16)/$oid
+    if [[ -n $proven ]]; then
+      # the source's side of the proof: the rows as they stream by, hashed by a reader of a fifo
+      mkfifo "$proven.fifo"
+      md5sum < "$proven.fifo" > "$proven.source" &
+      local hasher=$!
+      if ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 "${snap[@]}" -c "$out" ) 2>> "$d.copy.log" | tee "$proven.fifo" \
+          | ( tgt "$db"; psql -X -A -t -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" \
+                -c "select 'loaded ' || pg_catalog.txid_current() % 4294967296" -c "COMMIT" ) 2>> "$d.copy.log" > "$proven.loaded"; then
+        wait "$hasher" || rm -f "$proven.source"
+        # the target's side: what it committed, read back in the order it was written (a fresh heap
+        # filled by one COPY; no synchronized scan may start mid-table), while the indexes build
+        ( ( tgt "$db"; export PGOPTIONS="$PGOPTIONS -c synchronize_seqscans=off"
+            psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table$list TO STDOUT (FORMAT binary)" ) 2>> "$d.proof.log" \
+            | md5sum > "$proven.target" && [[ -s $proven.source ]] \
+            && printf '%s %s %s %s\n' "$(cut -d' ' -f1 "$proven.source")" "$(cut -d' ' -f1 "$proven.target")" \
+                 "$(sed -n 's/^COPY \([0-9]*\)$/\1/p' "$proven.loaded")" "$(sed -n 's/^loaded \([0-9]*\)$/\1/p' "$proven.loaded")" > "$proven.proof" \
+            && rm -f "$proven.source" "$proven.target" "$proven.loaded" ) &
+        readback=$!
+      else
+        printf 'ERROR:  table %s could not be copied\n' "$(escaped "$table")" >> "$d.copy.log"
+        wait "$hasher" || true
+      fi
+      rm -f "$proven.fifo"
+    else
+      ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 "${snap[@]}" -c "$out" ) 2>> "$d.copy.log" \
+        | ( tgt "$db"; psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" -c "COMMIT" ) 2>> "$d.copy.log" \
+        || printf 'ERROR:  table %s could not be copied\n' "$(escaped "$table")" >> "$d.copy.log"
+    fi
     echo copied >> "$dir/copied.txt"
     if [[ -s $d.sized.toc$n ]]; then
       stage "indexes and keys of $(escaped "$table")"
       # -j: a big table's indexes build side by side, on CPUs the other workers are done with
       ( tgt "$db"; pg_restore -j "$jobs" -L "$d.sized.toc$n" -d "$(conninfo_dbname "$db")" "$d.archive" ) 2>> "$d.early.log" || true
     fi
+    # a read back that failed leaves no proof: Verifying then reads the table itself
+    [[ -z $readback ]] || { wait "$readback" || true; readback=; }
   done < "$d.sized"
 }
 
@@ -138,7 +179,7 @@ copy_worker() {
 # OID pg_restore -l prints before any name (pg_class 1259 for an index, pg_constraint 2606 for a
 # constraint), so no name is ever parsed.
 table_toc() {
-  local db=$1 tables=$2 archive=$3 oid table size format columns n=0
+  local db=$1 tables=$2 archive=$3 oid table size format columns provable n=0
   pg_restore -l "$archive" > "$archive.list" || return 1
   while read_table; do n=$((n + 1)); printf '%s %s\n' "$oid" "$n"; done < "$tables" > "$tables.numbers"
   ( src "$db"; psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -c "select 'index', indexrelid, indrelid from pg_index
@@ -154,6 +195,16 @@ table_toc() {
 }
 
 started=$(date +%s%N)
+# The proof's precondition, read before anything of the source is: the source's transaction ids
+# (txid_current_snapshot: "xmin:xmax:in-progress"). Verifying reads them again; any write to the
+# source in between assigns an id and shows there.
+proof=; proof_max_bytes=-1
+if [[ -n ${PIPELINE_PROOF_DIR:-} && -z ${PIPELINE_SNAPSHOTS:-} ]]; then
+  proof=$PIPELINE_PROOF_DIR; [[ $proof == /* ]] || proof=$WORK_DIR/$proof
+  rm -rf "$proof"; mkdir -p "$proof"
+  proof_max_bytes=$(( ${PIPELINE_PROOF_MAX_MB:?} * 1024 * 1024 ))
+  psql_at "$SOURCE_URL" "the source server" "select txid_current_snapshot()" > "$proof/source-xids"
+fi
 ( use_url "$SOURCE_URL" "the source server"; psql -X -q -A -t -0 -v ON_ERROR_STOP=1 -c \
   "select datname from pg_database where datallowconn and datname <> 'template0' order by datname <> 'template1', datname <> 'postgres', datname" ) \
   > "$dir/databases" 2> "$dir/databases.err" || die "cannot list the databases of the source: $(head -n 1 "$dir/databases.err")"
@@ -166,6 +217,7 @@ i=0
 prepared=()
 while IFS= read -r -d '' db; do
   i=$((i + 1))
+  [[ -z $proof ]] || mkdir -p "$proof/$(printf %s "$db" | md5sum | cut -c1-16)"
   prepare_database "$db" "$i" &
   prepared+=($!)
 done < "$dir/databases"

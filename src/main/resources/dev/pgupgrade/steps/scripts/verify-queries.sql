@@ -5,7 +5,10 @@
 -- naming a table with a newline in its name spans lines) and answers one line
 -- "category<TAB>key<TAB>value", the key escaped as in verify-cluster.sql.
 -- psql variables: mode (counts|checksums), max_bytes (tables larger than this get counts only),
--- what (data: the queries for both sides | recheck: see below).
+-- what (data: the queries for both sides | recheck: see below), proven (an array of table oids whose
+-- rows the pipeline's copy proved, see pipeline.sh). A proven table's query, marked /* proof */, is
+-- for the target alone: not its content but whether it is still the copy's, every row's xmin (the
+-- transaction that wrote it) with how many rows each wrote, "proof<TAB>oid<TAB>key<TAB>XMIN N,...".
 \ir user-relations.sql
 set search_path = pg_catalog;
 with tables as (
@@ -35,7 +38,10 @@ answers as (
 )
 select q from (
   -- data: every table's own rows (ONLY: a parent's checksum would read its children's rows again), largest first
-  select format('select %L || count(*)%s from only %s t;', 'rows' || E'\t' || a.key || E'\t', a.checksum, a.sql_name) as q, a.size
+  select case when a.oid = any (:'proven'::oid[])
+              then format('/* proof */ select %L || coalesce(string_agg(w.xmin || '' '' || w.n, '',''), '''') from (select t.xmin::text as xmin, count(*) as n from only %s t group by t.xmin) w;',
+                          'proof' || E'\t' || a.oid || E'\t' || a.key || E'\t', a.sql_name)
+              else format('select %L || count(*)%s from only %s t;', 'rows' || E'\t' || a.key || E'\t', a.checksum, a.sql_name) end as q, a.size
     from answers a where :'what' = 'data'
   union all
   select format('select %L || last_value || '' called='' || is_called from %s;',

@@ -13,6 +13,10 @@
 #      slots' starting point: "source" (run by logical-copy.sh) stores the source's answers in
 #      VERIFY_FACTS_DIR, each database read at its snapshot in VERIFY_SNAPSHOTS (see pipeline.sh);
 #      "target" (Verifying) asks the target the stored questions and compares with the stored answers.
+#      VERIFY_PROVEN_DIR (under WORK_DIR): the proofs of the pipeline strategy's copy (pipeline.sh).
+#      When the source provably has not changed since the copy began, a table proven there is compared
+#      by its two hashes (the source's rows as they were sent, the target's as it committed them)
+#      instead of being read again on both servers; otherwise every table is read as usual.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -98,6 +102,87 @@ errors_of() {
 
 started=$(date +%s%N)
 : > "$dir/mismatches.txt"; : > "$dir/summaries.txt"; : > "$dir/notes.txt"
+
+# The copy's proofs hold only if nothing wrote to the source since the copy began: then no
+# transaction id was assigned there, and its txid_current_snapshot() still reads as it did before
+# the copy, with nothing in progress (any write, committed or not, moves xmax).
+proofs=
+if [[ -n ${VERIFY_PROVEN_DIR:-} && $sides == both && $mode == checksums ]]; then
+  proofs=$VERIFY_PROVEN_DIR; [[ $proofs == /* ]] || proofs=$WORK_DIR/$proofs
+  if [[ ! -f $proofs/source-xids ]]; then
+    proofs=
+    echo "the copy left no proofs: every table was read on both servers" >> "$dir/notes.txt"
+  else
+    xids_before=$(cat "$proofs/source-xids")
+    xids_now=$(psql_at "$SOURCE_URL" "the source server" "select txid_current_snapshot()")
+    IFS=: read -r xmin xmax in_progress <<< "$xids_before"
+    if [[ $xids_now != "$xids_before" || $xmin != "$xmax" || -n $in_progress ]]; then
+      proofs=
+      printf 'the source assigned transaction ids during the copy (%s, then %s): every table was read on both servers\n' \
+        "$xids_before" "$xids_now" >> "$dir/notes.txt"
+    fi
+  fi
+fi
+# proven_oids DB: the tables of database DB the copy proved, as an array literal of oids ({} for none)
+proven_oids() {
+  local list='' f
+  [[ -n $proofs ]] || { echo '{}'; return 0; }
+  for f in "$proofs/$(printf %s "$1" | md5sum | cut -c1-16)"/*.proof; do
+    [[ -f $f ]] || continue
+    f=${f##*/}; list+=${list:+,}${f%.proof}
+  done
+  echo "{$list}"
+}
+# ask DB D: the data questions of D.queries, PARALLELISM sessions per side (largest tables first, dealt
+# round-robin); those about the tables the copy proved (marked /* proof */) go to the target alone
+ask() {
+  local db=$1 d=$2 i=0 j=0 query
+  rm -f "$d".part* "$d".proof*
+  for ((i = 0; i < parallel; i++)); do echo 'set search_path = pg_catalog;' > "$d.part$i.sql"; done
+  i=0
+  while IFS= read -r -d '' query; do
+    if [[ $query == '/* proof */ '* ]]; then
+      [[ -f $d.proof$((j % parallel)).sql ]] || echo 'set search_path = pg_catalog;' > "$d.proof$((j % parallel)).sql"
+      printf '%s\n' "$query" >> "$d.proof$((j % parallel)).sql"
+      j=$((j + 1))
+    else
+      printf '%s\n' "$query" >> "$d.part$((i % parallel)).sql"
+      i=$((i + 1))
+    fi
+  done < "$d.queries"
+  for ((i = 0; i < parallel; i++)); do
+    [[ $sides == target ]] || on source "$db" "$d.part$i.source" "$d.part$i.source.err" -f "$d.part$i.sql" &
+    [[ $sides == source ]] || on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" &
+    [[ ! -f $d.proof$i.sql ]] || on target "$db" "$d.proof$i.target" "$d.proof$i.target.err" -f "$d.proof$i.sql" &
+  done
+  wait
+}
+
+# settle_proofs DB D: turns the target's answers about the tables the copy proved (D.proofN.target)
+# into facts of both sides, "rows<TAB>key<TAB>stream=MD5" (D.settled.source, D.settled.target), when
+# each table still holds exactly the rows its copy loaded, all written by the copy's transaction.
+# Fails, naming what changed in D.changed, if one does not, or did not answer (every table of the
+# database is then read on both servers instead).
+settle_proofs() {
+  local at; at=$proofs/$(printf %s "$1" | md5sum | cut -c1-16)
+  : > "$2.settled.source"; : > "$2.settled.target"; : > "$2.changed"
+  cat "$2".proof*.target 2>/dev/null | AT=$at OUT=$2 awk -F'\t' '
+    $1 == "proof" {
+      oid = $2; key = $3; written = $4; file = ENVIRON["AT"] "/" oid ".proof"; line = ""
+      if ((getline line < file) <= 0) { print key " (its proof is unreadable)" >> (ENVIRON["OUT"] ".changed"); next }
+      close(file)
+      split(line, p, " ")   # source md5, target md5, rows loaded, loading transaction
+      if (written == (p[3] == 0 ? "" : p[4] " " p[3])) {
+        print "rows" FS key FS "stream=" p[1] >> (ENVIRON["OUT"] ".settled.source")
+        print "rows" FS key FS "stream=" p[2] >> (ENVIRON["OUT"] ".settled.target")
+      } else print key " (the copy loaded " p[3] " rows; now, by writer: " (written == "" ? "none" : written) ")" >> (ENVIRON["OUT"] ".changed")
+    }'
+  local proven; proven=$(proven_oids "$1"); proven=${proven#\{}; proven=${proven%\}}
+  local expected=0 settled
+  [[ -z $proven ]] || expected=$(tr ',' '\n' <<< "$proven" | wc -l)
+  settled=$(wc -l < "$2.settled.source")
+  [[ ! -s $2.changed && $settled == "$expected" ]]
+}
 if [[ $sides != source ]]; then
 stage "comparing roles, memberships and databases"
 on source "" "$dir/cluster.source" "$dir/cluster.source.err" -v ON_ERROR_STOP=1 -v target_user="$target_user" -f "$here/verify-cluster.sql" &
@@ -137,29 +222,31 @@ while IFS= read -r -d '' db; do
     : > "$d.inventory.source.err"; : > "$d.queries.err"
   else
     on source "$db" "$d.inventory.source" "$d.inventory.source.err" -f "$here/verify-inventory.sql" &
-    on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql" &
+    on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" \
+      -v proven="$(proven_oids "$db")" -f "$here/verify-queries.sql" &
   fi
   [[ $sides == source ]] || on target "$db" "$d.inventory.target" "$d.inventory.target.err" -f "$here/verify-inventory.sql" &
   wait
   [[ -s $d.queries.err ]] && die "cannot list the tables of database $(escaped "$db") on the source: $(errors_of source "" "$d.queries.err" | head -n 1)"
-  # the data questions, PARALLELISM sessions per side (largest tables first, dealt round-robin)
-  for ((i = 0; i < parallel; i++)); do echo 'set search_path = pg_catalog;' > "$d.part$i.sql"; done
-  i=0
-  while IFS= read -r -d '' query; do
-    printf '%s\n' "$query" >> "$d.part$((i % parallel)).sql"
-    i=$((i + 1))
-  done < "$d.queries"
-  for ((i = 0; i < parallel; i++)); do
-    [[ $sides == target ]] || on source "$db" "$d.part$i.source" "$d.part$i.source.err" -f "$d.part$i.sql" &
-    [[ $sides == source ]] || on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" &
-  done
-  wait
+  : > "$d.settled.source"; : > "$d.settled.target"
+  ask "$db" "$d"
+  if [[ -n $proofs ]] && ! settle_proofs "$db" "$d"; then
+    # a proven table changed on the target after its copy, or did not answer: no proof is taken for
+    # this database, whose every table is read on both servers instead
+    printf '%sthe target changed after the copy (%s): every table was read on both servers\n' "$label" \
+      "$(paste -sd ';' "$d.changed" | sed 's/;/; /g')" >> "$dir/notes.txt"
+    : > "$d.settled.source"; : > "$d.settled.target"
+    on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" \
+      -v proven='{}' -f "$here/verify-queries.sql"
+    [[ -s $d.queries.err ]] && die "cannot list the tables of database $(escaped "$db") on the source: $(errors_of source "" "$d.queries.err" | head -n 1)"
+    ask "$db" "$d"
+  fi
   if [[ $sides == target ]]; then
     cp "$s.facts" "$d.source" || die "the source's stored answers about database $(escaped "$db") are missing"
   else
-    cat "$d.inventory.source" "$d".part*.source | grep . | sort > "$d.source" || true
+    cat "$d.inventory.source" "$d".part*.source "$d.settled.source" | grep . | sort > "$d.source" || true
   fi
-  [[ $sides == source ]] || { cat "$d.inventory.target" "$d".part*.target | grep . | sort > "$d.target" || true; }
+  [[ $sides == source ]] || { cat "$d.inventory.target" "$d".part*.target "$d.settled.target" | grep . | sort > "$d.target" || true; }
   source_errors=$(errors_of source "" "$d".*.source.err | head -n 1)
   [[ -z $source_errors ]] || die "could not read database $(escaped "$db") on the source: $source_errors"
   if [[ $sides == source ]]; then
@@ -168,7 +255,7 @@ while IFS= read -r -d '' db; do
     s=$(stored "$db")
     cp "$d.queries" "$s.queries"; cp "$d.inventory.source" "$s.inventory"; cp "$d.source" "$s.facts"
     : > "$s.refreshed"
-    on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql"
+    on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -v proven='{}' -f "$here/verify-queries.sql"
     if [[ -s $d.recheck ]]; then
       echo 'set search_path = pg_catalog;' > "$d.recheck.sql"
       while IFS= read -r -d '' query; do printf '%s\n' "$query" >> "$d.recheck.sql"; done < "$d.recheck"
@@ -182,7 +269,7 @@ while IFS= read -r -d '' db; do
   if [[ $sides == target ]]; then
     refreshed=$s.refreshed
   elif grep -q '^rows'$'\t' "$d.source" && awk -F'\t' 'FILENAME == ARGV[1] { s[$1 FS $2] = $3; next } $1 == "rows" && s[$1 FS $2] != $3 { found = 1 } END { exit !found }' "$d.source" "$d.target"; then
-    on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -f "$here/verify-queries.sql"
+    on source "$db" "$d.recheck" "$d.recheck.err" -0 -v ON_ERROR_STOP=1 -v what=recheck -v mode="$mode" -v max_bytes="$max_bytes" -v proven='{}' -f "$here/verify-queries.sql"
     if [[ -s $d.recheck ]]; then
       echo 'set search_path = pg_catalog;' > "$d.recheck.sql"
       while IFS= read -r -d '' query; do printf '%s\n' "$query" >> "$d.recheck.sql"; done < "$d.recheck"
@@ -201,11 +288,12 @@ while IFS= read -r -d '' db; do
   errors_of target "$label" "$d".*.target.err >> "$dir/mismatches.txt"
   found=$(( $(wc -l < "$dir/mismatches.txt") - before ))
   n_tables=$(grep -c '^rows'$'\t' "$d.source" || true); tables=$((tables + n_tables))
-  n_checksums=$(grep -c '^rows'$'\t''.* sum=' "$d.source" || true)
+  n_checksums=$(grep -c -E '^rows'$'\t''.*( sum=|'$'\t''stream=)' "$d.source" || true)
+  n_proven=$(grep -c '^rows'$'\t''.*'$'\t''stream=' "$d.source" || true)
   n_sequences=$(grep -c '^sequence'$'\t' "$d.source" || true)
   n_lo=$(awk -F'\t' '$1 == "largeobjects" && $2 == "count" { print $3 }' "$d.source")
-  printf '%s%s tables (%s with content checksums), %s sequences, %s large objects: %s mismatches\n' \
-    "$label" "$n_tables" "$n_checksums" "$n_sequences" "${n_lo:-0}" "$found" >> "$dir/summaries.txt"
+  printf '%s%s tables (%s with content checksums, %s of them proven during the copy), %s sequences, %s large objects: %s mismatches\n' \
+    "$label" "$n_tables" "$n_checksums" "$n_proven" "$n_sequences" "${n_lo:-0}" "$found" >> "$dir/summaries.txt"
 done < "$dir/databases.source"
 cat "$dir/notes.txt" >> "$dir/summaries.txt"
 finished=$(date +%s%N)
