@@ -107,7 +107,7 @@ has_versions() {
 if ! has_versions; then
   ((is_root)) || die "the apt indexes lack $src_pkg $debver: apt-get update (as root)"
   apt_update
-  has_versions || die "the Debian archive offers no source or $dev_pkg for $src_pkg $debver"
+  has_versions || log "the indexes offer no $src_pkg $debver source with its $dev_pkg: another version of the major will do"
 fi
 
 rm -rf "$keydir"
@@ -130,8 +130,25 @@ trap 'exit 143' TERM
 
 # apt downloads as the _apt user, which needs to write into the directory (or it warns).
 if ((is_root)) && id _apt >/dev/null 2>&1; then chown _apt "$keydir/download"; fi
-log "downloading $src_pkg $debver source and $dev_pkg headers"
-(cd "$keydir/download" && apt-get source -q --download-only "$src_pkg=$debver" >&2 && apt-get download -q "$dev_pkg=$debver" >&2)
+# The client's exact version first. A mirror can list a source it does not serve (seen: the security
+# archive's index named 15.20 while its files were 404): then the newest other version of the same
+# major the indexes offer with its headers, whose tests and regress.c fit any server of that major
+# (modules are checked against the major only).
+candidates=("$debver")
+while IFS= read -r v; do
+  [[ $v != "$debver" ]] && apt-cache show "$dev_pkg=$v" >/dev/null 2>&1 && candidates+=("$v")
+done < <(apt-cache showsrc --only-source "$src_pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -u -r -V)
+fetched=
+for v in "${candidates[@]}"; do
+  log "downloading $src_pkg $v source and $dev_pkg headers"
+  if (cd "$keydir/download" && apt-get source -q --download-only "$src_pkg=$v" >&2 && apt-get download -q "$dev_pkg=$v" >&2); then
+    fetched=$v; break
+  fi
+  log "$src_pkg $v could not be downloaded; trying the next version the indexes offer"
+  rm -rf "${keydir:?}/download"; mkdir -p "$keydir/download"
+  if ((is_root)) && id _apt >/dev/null 2>&1; then chown _apt "$keydir/download"; fi
+done
+[[ -n $fetched ]] || die "no version of $src_pkg and $dev_pkg could be downloaded (tried ${candidates[*]})"
 
 # Only src/test/regress (tests, regress.c) and contrib/spi (refint.c, autoinc.c) are needed: unpack
 # just those from the upstream tarball unless a Debian patch changes them, then unpack it all (and
