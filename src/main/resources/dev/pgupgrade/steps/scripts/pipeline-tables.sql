@@ -14,14 +14,14 @@
 -- timestamps as integers (always, from 10 on). Every other table is copied as text.
 --
 -- Last field: whether the copy proves the table (pipeline.sh, "proof"): yes for a binary table whose
--- columns are all copied (none generated, which the target computes anew) and no larger than
--- :max_proof_bytes (-1: none is). Its binary rows read back from the target are then the very bytes
+-- columns are all copied (none generated, which the target computes anew), of :min_proof_bytes to
+-- :max_proof_bytes (-1: none is; a smaller table costs Verifying less than a proof costs the copy). Its binary rows read back from the target are then the very bytes
 -- the source sent, so hashing both streams compares every row's content, column by column.
 \ir user-relations.sql
 set search_path = pg_catalog;
 select current_setting('server_version_num')::int >= 120000 as has_generated \gset
 select oid, name, size, format, columns,
-       case when format = 'binary' and not generated and size <= :max_proof_bytes then 'yes' else 'no' end
+       case when format = 'binary' and not generated and size between :min_proof_bytes and :max_proof_bytes then 'yes' else 'no' end
   from (
 select c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' as name, pg_table_size(c.oid) as size,
        case when current_setting('integer_datetimes') = 'on' and not exists (

@@ -17,7 +17,8 @@
 # between, see source-xids) and the target's table still holds exactly ROWS rows, all with xmin XID.
 # A table that could not be hashed has no proof, and Verifying reads it as before.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM;
-#      PIPELINE_PROOF_DIR (under WORK_DIR) and PIPELINE_PROOF_MAX_MB (tables larger are not proven);
+#      PIPELINE_PROOF_DIR (under WORK_DIR), PIPELINE_PROOF_MIN_BYTES and PIPELINE_PROOF_MAX_MB (the sizes of
+#      the tables proven);
 #      PIPELINE_SNAPSHOTS, set only by logical-copy.sh: a directory with, per database (file named by
 #      the md5 key of its name, ".snapshot"), the exported snapshot every read of it must use.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -101,7 +102,7 @@ prepare_database() {
   local snap=() dump_snapshot
   mapfile -t -d '' snap < <(at_snapshot "$db")
   dump_snapshot=$(snapshot_of "$db")
-  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -v max_proof_bytes="$proof_max_bytes" "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
+  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -v min_proof_bytes="$proof_min_bytes" -v max_proof_bytes="$proof_max_bytes" "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
     || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
   # every table's rows are left out of the archive (as pg_dump patterns: quoted, so they match exactly)
   local excluded=() bytes=0 count=0 provable
@@ -198,11 +199,12 @@ started=$(date +%s%N)
 # The proof's precondition, read before anything of the source is: the source's transaction ids
 # (txid_current_snapshot: "xmin:xmax:in-progress"). Verifying reads them again; any write to the
 # source in between assigns an id and shows there.
-proof=; proof_max_bytes=-1
+proof=; proof_min_bytes=0; proof_max_bytes=-1
 if [[ -n ${PIPELINE_PROOF_DIR:-} && -z ${PIPELINE_SNAPSHOTS:-} ]]; then
   proof=$PIPELINE_PROOF_DIR; [[ $proof == /* ]] || proof=$WORK_DIR/$proof
   rm -rf "$proof"; mkdir -p "$proof"
   proof_max_bytes=$(( ${PIPELINE_PROOF_MAX_MB:?} * 1024 * 1024 ))
+  proof_min_bytes=${PIPELINE_PROOF_MIN_BYTES:?}
   psql_at "$SOURCE_URL" "the source server" "select txid_current_snapshot()" > "$proof/source-xids"
 fi
 ( use_url "$SOURCE_URL" "the source server"; psql -X -q -A -t -0 -v ON_ERROR_STOP=1 -c \

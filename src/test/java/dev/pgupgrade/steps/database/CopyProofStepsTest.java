@@ -37,6 +37,7 @@ class CopyProofStepsTest {
         StepSpec restore = restore(upgrade);
         assertEquals(new EnvValue.Literal(Verify.COPY_PROOFS), restore.env().get(Restore.PROOF_DIR));
         assertEquals(new EnvValue.Literal("300"), restore.env().get(Restore.PROOF_MAX_MB), "no table larger than checksums cover is proven");
+        assertEquals(new EnvValue.Literal("1048576"), restore.env().get(Restore.PROOF_MIN_BYTES), "nor one too small to be worth it");
         StepSpec verify = Verify.step(upgrade);
         assertEquals(new EnvValue.Literal(Verify.COPY_PROOFS), verify.env().get(Verify.PROVEN_DIR));
         assertTrue(StepJobBuilder.usesWorkClaim(verify), "Verifying reads the proofs Restoring left on the work volume");
