@@ -17,7 +17,7 @@ public final class StepScripts {
     public static final List<String> ALL = List.of("lib.sh", "validate.sh", "schema-check.sh", "dump.sh", "restore.sh", "stream.sh",
             "dump-parallel.sh", "restore-parallel.sh", "pipeline.sh", "verify.sh", "analyze.sh",
             "verify-cluster.sql", "verify-inventory.sql", "verify-queries.sql", "target-objects.sql", "source-uncarried.sql",
-            "user-relations.sql", "dump-size.sql", "pipeline-tables.sql",
+            "user-relations.sql", "dump-size.sql", "pipeline-tables.sql", "table-columns.sql",
             "aptible.sh", "aptible-tunnels.sh", "aptible-validate.sh", "aptible-rehearsal.sh", "aptible-provision.sh", "aptible-services.sh",
             "aptible-repoint.sh", "aptible-rollback.sh", "aptible-deprovision-source.sh",
             "logical-lib.sh", "logical-check.sh", "logical-check.sql", "logical-copy.sh", "logical-catch-up.sh", "logical-cutover.sh",

@@ -319,14 +319,7 @@ class RealApiServerTest {
             AtomicInteger forced = new AtomicInteger();
             CrashPoints thirdPartyWrites = (upgrade, next) -> {
                 if (next.getPhase() == Phase.Restoring && forced.get() < 2) {
-                    admin.resources(PostgresUpgrade.class).inNamespace(ns).withName("shop-upgrade")
-                            .edit(u -> {
-                                Map<String, String> annotations = new java.util.HashMap<>(
-                                        u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
-                                annotations.put("example.com/between-read-and-write", String.valueOf(forced.incrementAndGet()));
-                                u.getMetadata().setAnnotations(annotations);
-                                return u;
-                            });
+                    annotate(ns, "shop-upgrade", "example.com/between-read-and-write", String.valueOf(forced.incrementAndGet()));
                 }
             };
             KubernetesClient asOperator = plane.asServiceAccount(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
@@ -337,14 +330,7 @@ class RealApiServerTest {
             Thread annotator = new Thread(() -> {
                 while (writing.get()) {
                     try {
-                        admin.resources(PostgresUpgrade.class).inNamespace(ns).withName("shop-upgrade")
-                                .edit(u -> {
-                                    Map<String, String> annotations = new java.util.HashMap<>(
-                                            u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
-                                    annotations.put("example.com/touched", String.valueOf(writes.incrementAndGet()));
-                                    u.getMetadata().setAnnotations(annotations);
-                                    return u;
-                                });
+                        annotate(ns, "shop-upgrade", "example.com/touched", String.valueOf(writes.incrementAndGet()));
                         Thread.sleep(200);
                     } catch (InterruptedException e) {
                         return;
@@ -381,6 +367,17 @@ class RealApiServerTest {
                 operator.stop();
             }
         }
+    }
+
+    /** Sets one annotation of an upgrade as a third party would: the admin, with the resourceVersion it read. */
+    private static void annotate(String namespace, String name, String key, String value) {
+        admin.resources(PostgresUpgrade.class).inNamespace(namespace).withName(name).edit(u -> {
+            Map<String, String> annotations = new java.util.HashMap<>(
+                    u.getMetadata().getAnnotations() == null ? Map.of() : u.getMetadata().getAnnotations());
+            annotations.put(key, value);
+            u.getMetadata().setAnnotations(annotations);
+            return u;
+        });
     }
 
     /**

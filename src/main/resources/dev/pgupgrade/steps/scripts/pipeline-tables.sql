@@ -13,15 +13,18 @@
 -- binary forms have not changed across the majors pg_dump reads, and only when the source stores
 -- timestamps as integers (always, from 10 on). Every other table is copied as text.
 --
--- Last field: whether the copy proves the table (pipeline.sh, "proof"): yes for a binary table whose
--- columns are all copied (none generated, which the target computes anew), of :min_proof_bytes to
--- :max_proof_bytes (-1: none is; a smaller table costs Verifying less than a proof costs the copy). Its binary rows read back from the target are then the very bytes
+-- Last field: whether the copy proves the table (pipeline.sh, "proof"): yes for a logged binary table
+-- whose columns are all copied (none generated, which the target computes anew), none an array (see
+-- below), of :min_proof_bytes to :max_proof_bytes (-1: none is; a smaller table costs Verifying less
+-- than a proof costs the copy). Unlogged tables are left out: a crash of the source empties them
+-- without a transaction, which the proof's precondition (pipeline.sh) would not see. Its binary rows read back from the target are then the very bytes
 -- the source sent, so hashing both streams compares every row's content, column by column.
 \ir user-relations.sql
 set search_path = pg_catalog;
 select current_setting('server_version_num')::int >= 120000 as has_generated \gset
 select oid, name, size, format, columns,
-       case when format = 'binary' and not generated and size between :min_proof_bytes and :max_proof_bytes then 'yes' else 'no' end
+       case when format = 'binary' and not generated and not arrays and persistence = 'p'
+                 and size between :min_proof_bytes and :max_proof_bytes then 'yes' else 'no' end
   from (
 select c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' as name, pg_table_size(c.oid) as size,
        case when current_setting('integer_datetimes') = 'on' and not exists (
@@ -45,7 +48,13 @@ select c.oid, '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname
 \else
        false
 \endif
-         as generated
+         as generated,
+       -- an array's binary form says whether it has a null bitmap, which an update can leave behind
+       -- with no null in it and a load never does: equal arrays may send different bytes
+       exists (select 1 from pg_attribute a join pg_type t on t.oid = a.atttypid
+                 join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
+                where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and b.typcategory = 'A') as arrays,
+       c.relpersistence as persistence
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where c.relkind = 'r' and c.relpersistence <> 't' and :user_relation
 ) tables

@@ -11,10 +11,11 @@
 # which): the source's binary rows are hashed as they stream by (tee into md5sum), and once the
 # target has committed them they are read back from the target and hashed again, while the table's
 # indexes build. A table's proof, DIR/<database key>/<oid>.proof, reads "SOURCE_MD5 TARGET_MD5 ROWS
-# XID": the hashes, and the rows the target's COPY loaded in its transaction XID (32 bits, as xmin
-# shows it). Verifying compares the hashes instead of reading the table on both servers, if the
-# source provably did not change since the copy began (no transaction id was assigned on it in
-# between, see source-xids) and the target's table still holds exactly ROWS rows, all with xmin XID.
+# XID COLUMNS": the hashes, the rows the target's COPY loaded in its transaction XID (32 bits, as xmin
+# shows it) and the fingerprint of the target table's columns. Verifying compares the hashes instead
+# of reading the table on both servers, if the source provably did not change since the copy began
+# (no transaction id was assigned or ended on it in between, see source-xids) and the target's table
+# still holds exactly ROWS rows, all with xmin XID, under the same columns.
 # A table that could not be hashed has no proof, and Verifying reads it as before.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM;
 #      PIPELINE_PROOF_DIR (under WORK_DIR), PIPELINE_PROOF_MIN_BYTES and PIPELINE_PROOF_MAX_MB (the sizes of
@@ -135,27 +136,22 @@ copy_worker() {
     out="COPY $table$list TO STDOUT" in="COPY $table$list FROM STDIN"
     if [[ $format == binary ]]; then out+=" (FORMAT binary)"; in+=" (FORMAT binary, FREEZE)"; else in+=" (FREEZE)"; fi
     proven=; [[ -n $proof && $provable == yes ]] && proven=$proof/$(printf %s "$db" | md5sum | cut -c1-16)/$oid
+    # the source's side of a proof is read from a fifo; where none can be made (some network volumes), no proof
+    [[ -z $proven ]] || mkfifo "$proven.fifo" 2>> "$d.proof.log" || proven=
     if [[ -n $proven ]]; then
-      # the source's side of the proof: the rows as they stream by, hashed by a reader of a fifo
-      mkfifo "$proven.fifo"
-      md5sum < "$proven.fifo" > "$proven.source" &
+      # the source's rows hashed as they stream by; the hasher drains the fifo whatever happens to it,
+      # so the copy never waits on the proof
+      { md5sum > "$proven.source" || { rm -f "$proven.source"; cat > /dev/null; }; } < "$proven.fifo" &
       local hasher=$!
       if ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 "${snap[@]}" -c "$out" ) 2>> "$d.copy.log" | tee "$proven.fifo" \
           | ( tgt "$db"; psql -X -A -t -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" \
                 -c "select 'loaded ' || pg_catalog.txid_current() % 4294967296" -c "COMMIT" ) 2>> "$d.copy.log" > "$proven.loaded"; then
         wait "$hasher" || rm -f "$proven.source"
-        # the target's side: what it committed, read back in the order it was written (a fresh heap
-        # filled by one COPY; no synchronized scan may start mid-table), while the indexes build
-        ( ( tgt "$db"; export PGOPTIONS="$PGOPTIONS -c synchronize_seqscans=off"
-            psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table$list TO STDOUT (FORMAT binary)" ) 2>> "$d.proof.log" \
-            | md5sum > "$proven.target" && [[ -s $proven.source ]] \
-            && printf '%s %s %s %s\n' "$(cut -d' ' -f1 "$proven.source")" "$(cut -d' ' -f1 "$proven.target")" \
-                 "$(sed -n 's/^COPY \([0-9]*\)$/\1/p' "$proven.loaded")" "$(sed -n 's/^loaded \([0-9]*\)$/\1/p' "$proven.loaded")" > "$proven.proof" \
-            && rm -f "$proven.source" "$proven.target" "$proven.loaded" ) &
+        read_back_proof "$db" "$d" "$table" "$list" "$proven" &
         readback=$!
       else
         printf 'ERROR:  table %s could not be copied\n' "$(escaped "$table")" >> "$d.copy.log"
-        wait "$hasher" || true
+        kill "$hasher" 2>/dev/null || true; wait "$hasher" 2>/dev/null || true
       fi
       rm -f "$proven.fifo"
     else
@@ -172,6 +168,26 @@ copy_worker() {
     # a read back that failed leaves no proof: Verifying then reads the table itself
     [[ -z $readback ]] || { wait "$readback" || true; readback=; }
   done < "$d.sized"
+}
+
+# read_back_proof DB D TABLE LIST P: the target's side of a table's proof, once its COPY committed: its
+# rows read back in the order they were written (a fresh heap filled by one COPY; no synchronized scan
+# may start mid-table) and hashed, and its columns' fingerprint (table-columns.sql). With the source's
+# hash (P.source), the rows loaded and the loading transaction (P.loaded), they make the proof,
+# P.proof: "SOURCE_MD5 TARGET_MD5 ROWS XID COLUMNS_MD5". Anything missing or malformed: no proof.
+read_back_proof() {
+  local db=$1 d=$2 table=$3 list=$4 p=$5 source target rows xid columns
+  target=$( ( tgt "$db"; export PGOPTIONS="$PGOPTIONS -c synchronize_seqscans=off"
+              psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table$list TO STDOUT (FORMAT binary)" ) 2>> "$d.proof.log" | md5sum | cut -d' ' -f1 ) \
+    || return 0
+  columns=$( (tgt "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -v tbl="$table" -f "$here/table-columns.sql") 2>> "$d.proof.log" ) || return 0
+  source=$(cut -d' ' -f1 "$p.source" 2>/dev/null) || return 0
+  rows=$(sed -n 's/^COPY \([0-9]*\)$/\1/p' "$p.loaded")
+  xid=$(sed -n 's/^loaded \([0-9]*\)$/\1/p' "$p.loaded")
+  [[ $source =~ ^[0-9a-f]{32}$ && $target =~ ^[0-9a-f]{32}$ && $columns =~ ^[0-9a-f]{32}$ && $rows =~ ^[0-9]+$ && $xid =~ ^[0-9]+$ ]] \
+    || return 0
+  printf '%s %s %s %s %s\n' "$source" "$target" "$rows" "$xid" "$columns" > "$p.proof"
+  rm -f "$p.source" "$p.loaded"
 }
 
 # table_toc DB TABLES ARCHIVE: for the Nth table of TABLES, the archive's TOC lines of its indexes and
@@ -197,8 +213,8 @@ table_toc() {
 
 started=$(date +%s%N)
 # The proof's precondition, read before anything of the source is: the source's transaction ids
-# (txid_current_snapshot: "xmin:xmax:in-progress"). Verifying reads them again; any write to the
-# source in between assigns an id and shows there.
+# (txid_current_snapshot: "xmin:xmax:in-progress"). Verifying reads them again: a write that committed
+# or aborted in between moved xmax (one still in progress has changed nothing yet, for any reader).
 proof=; proof_min_bytes=0; proof_max_bytes=-1
 if [[ -n ${PIPELINE_PROOF_DIR:-} && -z ${PIPELINE_SNAPSHOTS:-} ]]; then
   proof=$PIPELINE_PROOF_DIR; [[ $proof == /* ]] || proof=$WORK_DIR/$proof

@@ -8,7 +8,8 @@
 -- what (data: the queries for both sides | recheck: see below), proven (an array of table oids whose
 -- rows the pipeline's copy proved, see pipeline.sh). A proven table's query, marked /* proof */, is
 -- for the target alone: not its content but whether it is still the copy's, every row's xmin (the
--- transaction that wrote it) with how many rows each wrote, "proof<TAB>oid<TAB>key<TAB>XMIN N,...".
+-- transaction that wrote it) with how many rows each wrote, under which columns:
+-- "proof<TAB>oid<TAB>key<TAB>COLUMNS_MD5<TAB>XMIN N,...".
 \ir user-relations.sql
 set search_path = pg_catalog;
 with tables as (
@@ -39,8 +40,9 @@ answers as (
 select q from (
   -- data: every table's own rows (ONLY: a parent's checksum would read its children's rows again), largest first
   select case when a.oid = any (:'proven'::oid[])
-              then format('/* proof */ select %L || coalesce(string_agg(w.xmin || '' '' || w.n, '',''), '''') from (select t.xmin::text as xmin, count(*) as n from only %s t group by t.xmin) w;',
-                          'proof' || E'\t' || a.oid || E'\t' || a.key || E'\t', a.sql_name)
+              -- the columns' fingerprint is table-columns.sql's expression
+              then format('/* proof */ select %L || (select md5(string_agg(a.attnum || '' '' || a.attname || '' '' || a.atttypid || '' '' || a.atttypmod || '' '' || a.attisdropped, '','' order by a.attnum)) from pg_catalog.pg_attribute a where a.attrelid = %L::pg_catalog.regclass and a.attnum > 0) || E''\t'' || coalesce(string_agg(w.xmin || '' '' || w.n, '',''), '''') from (select t.xmin::text as xmin, count(*) as n from only %s t group by t.xmin) w;',
+                          'proof' || E'\t' || a.oid || E'\t' || a.key || E'\t', a.sql_name, a.sql_name)
               else format('select %L || count(*)%s from only %s t;', 'rows' || E'\t' || a.key || E'\t', a.checksum, a.sql_name) end as q, a.size
     from answers a where :'what' = 'data'
   union all

@@ -103,9 +103,11 @@ errors_of() {
 started=$(date +%s%N)
 : > "$dir/mismatches.txt"; : > "$dir/summaries.txt"; : > "$dir/notes.txt"
 
-# The copy's proofs hold only if nothing wrote to the source since the copy began: then no
-# transaction id was assigned there, and its txid_current_snapshot() still reads as it did before
-# the copy, with nothing in progress (any write, committed or not, moves xmax).
+# The copy's proofs hold only if nothing wrote to the source since the copy began: its
+# txid_current_snapshot() still reads as it did before the copy, when nothing was in progress (a
+# write that committed or aborted in between moved xmax; one still in progress has changed nothing
+# yet, for this or any reader). Autovacuum's ANALYZE or a platform's heartbeat writes move it too:
+# the proofs are then set aside, never trusted wrongly.
 proofs=
 if [[ -n ${VERIFY_PROVEN_DIR:-} && $sides == both && $mode == checksums ]]; then
   proofs=$VERIFY_PROVEN_DIR; [[ $proofs == /* ]] || proofs=$WORK_DIR/$proofs
@@ -134,7 +136,8 @@ proven_oids() {
   echo "{$list}"
 }
 # ask DB D: the data questions of D.queries, PARALLELISM sessions per side (largest tables first, dealt
-# round-robin); those about the tables the copy proved (marked /* proof */) go to the target alone
+# round-robin); those about the tables the copy proved (marked /* proof */) go to the target alone, in
+# the same sessions (after the others: their answers are the lines "proof<TAB>...")
 ask() {
   local db=$1 d=$2 i=0 j=0 query
   rm -f "$d".part* "$d".proof*
@@ -152,36 +155,47 @@ ask() {
   done < "$d.queries"
   for ((i = 0; i < parallel; i++)); do
     [[ $sides == target ]] || on source "$db" "$d.part$i.source" "$d.part$i.source.err" -f "$d.part$i.sql" &
-    [[ $sides == source ]] || on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" &
-    [[ ! -f $d.proof$i.sql ]] || on target "$db" "$d.proof$i.target" "$d.proof$i.target.err" -f "$d.proof$i.sql" &
+    local proofs_too=()
+    [[ ! -f $d.proof$i.sql ]] || proofs_too=(-f "$d.proof$i.sql")
+    [[ $sides == source ]] || on target "$db" "$d.part$i.target" "$d.part$i.target.err" -f "$d.part$i.sql" "${proofs_too[@]}" &
   done
   wait
 }
 
-# settle_proofs DB D: turns the target's answers about the tables the copy proved (D.proofN.target)
-# into facts of both sides, "rows<TAB>key<TAB>stream=MD5" (D.settled.source, D.settled.target), when
-# each table still holds exactly the rows its copy loaded, all written by the copy's transaction.
-# Fails, naming what changed in D.changed, if one does not, or did not answer (every table of the
-# database is then read on both servers instead).
+# settle_proofs DB D: turns the target's answers about the tables the copy proved (the "proof" lines
+# of D.partN.target) into facts of both sides, "rows<TAB>key<TAB>stream=MD5" (D.settled.source,
+# D.settled.target), when each table still holds exactly the rows its copy loaded, all written by the
+# copy's transaction, under the same columns, and the copy's two hashes agree. Fails, with the reasons
+# in D.changed, if one does not or did not answer: every table of the database is then read on both
+# servers instead, so that a difference is named by the usual checksums, or was none.
 settle_proofs() {
   local at; at=$proofs/$(printf %s "$1" | md5sum | cut -c1-16)
   : > "$2.settled.source"; : > "$2.settled.target"; : > "$2.changed"
-  cat "$2".proof*.target 2>/dev/null | AT=$at OUT=$2 awk -F'\t' '
+  cat "$2".part*.target 2>/dev/null | AT=$at OUT=$2 awk -F'\t' '
     $1 == "proof" {
-      oid = $2; key = $3; written = $4; file = ENVIRON["AT"] "/" oid ".proof"; line = ""
-      if ((getline line < file) <= 0) { print key " (its proof is unreadable)" >> (ENVIRON["OUT"] ".changed"); next }
+      oid = $2; key = $3; columns = $4; written = $5; file = ENVIRON["AT"] "/" oid ".proof"; line = ""
+      changed = ENVIRON["OUT"] ".changed"
+      if ((getline line < file) <= 0 || split(line, p, " ") != 5 || p[3] !~ /^[0-9]+$/ || p[4] !~ /^[0-9]+$/) {
+        print key ": its proof is unreadable" >> changed; close(file); next
+      }
       close(file)
-      split(line, p, " ")   # source md5, target md5, rows loaded, loading transaction
-      if (written == (p[3] == 0 ? "" : p[4] " " p[3])) {
+      # p: source md5, target md5, rows loaded, loading transaction, columns fingerprint
+      if (columns != p[5]) print key ": its columns changed after the copy" >> changed
+      else if (written != (p[3] == 0 ? "" : p[4] " " p[3]))
+        print key ": the copy loaded " p[3] " rows in transaction " p[4] "; now, rows by writer: " (written == "" ? "none" : written) >> changed
+      else if (p[1] != p[2]) print key ": the rows read back differ from those sent" >> changed
+      else {
         print "rows" FS key FS "stream=" p[1] >> (ENVIRON["OUT"] ".settled.source")
         print "rows" FS key FS "stream=" p[2] >> (ENVIRON["OUT"] ".settled.target")
-      } else print key " (the copy loaded " p[3] " rows; now, by writer: " (written == "" ? "none" : written) ")" >> (ENVIRON["OUT"] ".changed")
+      }
     }'
   local proven; proven=$(proven_oids "$1"); proven=${proven#\{}; proven=${proven%\}}
   local expected=0 settled
   [[ -z $proven ]] || expected=$(tr ',' '\n' <<< "$proven" | wc -l)
   settled=$(wc -l < "$2.settled.source")
-  [[ ! -s $2.changed && $settled == "$expected" ]]
+  ((settled == expected)) && return 0
+  [[ -s $2.changed ]] || echo "a proven table did not answer" > "$2.changed"
+  return 1
 }
 if [[ $sides != source ]]; then
 stage "comparing roles, memberships and databases"
@@ -233,7 +247,7 @@ while IFS= read -r -d '' db; do
   if [[ -n $proofs ]] && ! settle_proofs "$db" "$d"; then
     # a proven table changed on the target after its copy, or did not answer: no proof is taken for
     # this database, whose every table is read on both servers instead
-    printf '%sthe target changed after the copy (%s): every table was read on both servers\n' "$label" \
+    printf '%sa proof of the copy does not hold (%s): every table was read on both servers\n' "$label" \
       "$(paste -sd ';' "$d.changed" | sed 's/;/; /g')" >> "$dir/notes.txt"
     : > "$d.settled.source"; : > "$d.settled.target"
     on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" \
@@ -246,7 +260,7 @@ while IFS= read -r -d '' db; do
   else
     cat "$d.inventory.source" "$d".part*.source "$d.settled.source" | grep . | sort > "$d.source" || true
   fi
-  [[ $sides == source ]] || { cat "$d.inventory.target" "$d".part*.target "$d.settled.target" | grep . | sort > "$d.target" || true; }
+  [[ $sides == source ]] || { cat "$d.inventory.target" "$d".part*.target "$d.settled.target" | grep -v -e '^$' -e '^proof'$'\t' | sort > "$d.target" || true; }
   source_errors=$(errors_of source "" "$d".*.source.err | head -n 1)
   [[ -z $source_errors ]] || die "could not read database $(escaped "$db") on the source: $source_errors"
   if [[ $sides == source ]]; then
