@@ -406,6 +406,9 @@ escaped() {
   printf '%s' "$s" | tr -d '\000-\037'
 }
 
+# key NAME: a file-name-safe key of a (database) name, for the files steps keep per database
+key() { printf %s "$1" | md5sum | cut -c1-16; }
+
 # shown NAME: a name for a message or the step log, in double quotes (escaped as above): a name
 # holding a newline can neither start a line of its own (a forged progress line) nor hide another.
 shown() { local s; s=$(escaped "$1"); printf '"%s"' "${s//\"/\\\"}"; }

@@ -9,9 +9,6 @@
 LOGICAL_DIR=$WORK_DIR/logical
 mkdir -p "$LOGICAL_DIR"
 
-# key NAME: a file-name-safe key of a database name
-key() { printf %s "$1" | md5sum | cut -c1-16; }
-
 # on_source DB psql-args... / on_target DB psql-args...: one psql session in database DB (empty:
 # template1 on the source, where questions about the whole cluster go: the cutover freezes every
 # other database, the URL's included; the URL's on the target)

@@ -56,7 +56,7 @@ tgt() { use_url "$TARGET_URL" "the target server"; db_env "${1:-}"; export PGOPT
 db_env() {
   [[ -n $1 ]] || return 0
   export PGDATABASE=$1
-  local encoding; encoding=$(cat "$dir/encoding.$(printf %s "$1" | md5sum | cut -c1-16)" 2>/dev/null) && export PGCLIENTENCODING=$encoding
+  local encoding; encoding=$(cat "$dir/encoding.$(key "$1")" 2>/dev/null) && export PGCLIENTENCODING=$encoding
   return 0
 }
 
@@ -65,14 +65,14 @@ db_env() {
 at_snapshot() {
   local file snapshot
   [[ -n ${PIPELINE_SNAPSHOTS:-} ]] || return 0
-  file=$PIPELINE_SNAPSHOTS/$(printf %s "$1" | md5sum | cut -c1-16).snapshot
+  file=$PIPELINE_SNAPSHOTS/$(key "$1").snapshot
   [[ -f $file ]] || return 0
   snapshot=$(cat "$file")
   printf '%s\0' -c "begin isolation level repeatable read read only" -c "set transaction snapshot '$snapshot'"
 }
 snapshot_of() {
   [[ -n ${PIPELINE_SNAPSHOTS:-} ]] || return 0
-  local file; file=$PIPELINE_SNAPSHOTS/$(printf %s "$1" | md5sum | cut -c1-16).snapshot
+  local file; file=$PIPELINE_SNAPSHOTS/$(key "$1").snapshot
   [[ -f $file ]] && printf -- '--snapshot=%s' "$(cat "$file")"
   return 0
 }
@@ -99,7 +99,7 @@ prepare_database() {
   }
   encoding=$( (src "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -c "show server_encoding") 2> "$d.prepare.err" ) \
     || { failed "cannot read the encoding of database $(shown "$db") on the source"; return 1; }
-  echo "$encoding" > "$dir/encoding.$(printf %s "$db" | md5sum | cut -c1-16)"
+  echo "$encoding" > "$dir/encoding.$(key "$db")"
   local snap=() dump_snapshot
   mapfile -t -d '' snap < <(at_snapshot "$db")
   dump_snapshot=$(snapshot_of "$db")
@@ -135,7 +135,7 @@ copy_worker() {
     list=; [[ -n $columns ]] && list=" ($columns)"   # a table without columns has rows all the same
     out="COPY $table$list TO STDOUT" in="COPY $table$list FROM STDIN"
     if [[ $format == binary ]]; then out+=" (FORMAT binary)"; in+=" (FORMAT binary, FREEZE)"; else in+=" (FREEZE)"; fi
-    proven=; [[ -n $proof && $provable == yes ]] && proven=$proof/$(printf %s "$db" | md5sum | cut -c1-16)/$oid
+    proven=; [[ -n $proof && $provable == yes ]] && proven=$proof/$(key "$db")/$oid
     # the source's side of a proof is read from a fifo; where none can be made (some network volumes), no proof
     [[ -z $proven ]] || mkfifo "$proven.fifo" 2>> "$d.proof.log" || proven=
     if [[ -n $proven ]]; then
@@ -235,7 +235,7 @@ i=0
 prepared=()
 while IFS= read -r -d '' db; do
   i=$((i + 1))
-  [[ -z $proof ]] || mkdir -p "$proof/$(printf %s "$db" | md5sum | cut -c1-16)"
+  [[ -z $proof ]] || mkdir -p "$proof/$(key "$db")"
   prepare_database "$db" "$i" &
   prepared+=($!)
 done < "$dir/databases"

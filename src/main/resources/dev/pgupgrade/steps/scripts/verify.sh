@@ -32,7 +32,7 @@ case $sides in
   *) die "VERIFY_SIDES must be both, source or target" ;;
 esac
 # stored DB: where the stored answers about database DB are (sides source and target)
-stored() { printf '%s/%s' "$facts" "$(printf %s "$1" | md5sum | cut -c1-16)"; }
+stored() { printf '%s/%s' "$facts" "$(key "$1")"; }
 
 # Text forms that do not depend on session defaults, so equal rows print equally on both sides.
 # Floats: when both sides are 12 or newer, extra_float_digits=1 prints the shortest text that reads
@@ -59,7 +59,7 @@ on() {
   [[ -n $db ]] && target=(-d "$(conninfo_dbname "$db")")
   # the source at the database's exported snapshot, when there is one (sides=source)
   if [[ $side == source && -n $db && -n ${VERIFY_SNAPSHOTS:-} ]]; then
-    local file; file=$VERIFY_SNAPSHOTS/$(printf %s "$db" | md5sum | cut -c1-16).snapshot
+    local file; file=$VERIFY_SNAPSHOTS/$(key "$db").snapshot
     [[ -f $file ]] && target+=(-c "begin isolation level repeatable read read only" -c "set transaction snapshot '$(cat "$file")'")
   fi
   ( use_url "$url" "$what"; psql -X -q -A -t "${target[@]}" "$@" ) > "$out" 2> "$err"
@@ -129,11 +129,21 @@ fi
 proven_oids() {
   local list='' f
   [[ -n $proofs ]] || { echo '{}'; return 0; }
-  for f in "$proofs/$(printf %s "$1" | md5sum | cut -c1-16)"/*.proof; do
+  for f in "$proofs/$(key "$1")"/*.proof; do
     [[ -f $f ]] || continue
     f=${f##*/}; list+=${list:+,}${f%.proof}
   done
   echo "{$list}"
+}
+# questions DB D PROVEN: the data questions about database DB, generated from the source's catalog
+# (verify-queries.sql) into D.queries; PROVEN: the oids of the tables the copy proved, as an array
+# literal. questions_listed DB D: ends the step when they could not be.
+questions() {
+  on source "$1" "$2.queries" "$2.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" \
+    -v proven="$3" -f "$here/verify-queries.sql"
+}
+questions_listed() {
+  [[ ! -s $2.queries.err ]] || die "cannot list the tables of database $(escaped "$1") on the source: $(errors_of source "" "$2.queries.err" | head -n 1)"
 }
 # ask DB D: the data questions of D.queries, PARALLELISM sessions per side (largest tables first, dealt
 # round-robin); those about the tables the copy proved (marked /* proof */) go to the target alone, in
@@ -169,7 +179,7 @@ ask() {
 # in D.changed, if one does not or did not answer: every table of the database is then read on both
 # servers instead, so that a difference is named by the usual checksums, or was none.
 settle_proofs() {
-  local at; at=$proofs/$(printf %s "$1" | md5sum | cut -c1-16)
+  local at; at=$proofs/$(key "$1")
   : > "$2.settled.source"; : > "$2.settled.target"; : > "$2.changed"
   cat "$2".part*.target 2>/dev/null | AT=$at OUT=$2 awk -F'\t' '
     $1 == "proof" {
@@ -236,12 +246,11 @@ while IFS= read -r -d '' db; do
     : > "$d.inventory.source.err"; : > "$d.queries.err"
   else
     on source "$db" "$d.inventory.source" "$d.inventory.source.err" -f "$here/verify-inventory.sql" &
-    on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" \
-      -v proven="$(proven_oids "$db")" -f "$here/verify-queries.sql" &
+    questions "$db" "$d" "$(proven_oids "$db")" &
   fi
   [[ $sides == source ]] || on target "$db" "$d.inventory.target" "$d.inventory.target.err" -f "$here/verify-inventory.sql" &
   wait
-  [[ -s $d.queries.err ]] && die "cannot list the tables of database $(escaped "$db") on the source: $(errors_of source "" "$d.queries.err" | head -n 1)"
+  questions_listed "$db" "$d"
   : > "$d.settled.source"; : > "$d.settled.target"
   ask "$db" "$d"
   if [[ -n $proofs ]] && ! settle_proofs "$db" "$d"; then
@@ -250,9 +259,8 @@ while IFS= read -r -d '' db; do
     printf '%sa proof of the copy does not hold (%s): every table was read on both servers\n' "$label" \
       "$(paste -sd ';' "$d.changed" | sed 's/;/; /g')" >> "$dir/notes.txt"
     : > "$d.settled.source"; : > "$d.settled.target"
-    on source "$db" "$d.queries" "$d.queries.err" -0 -v ON_ERROR_STOP=1 -v what=data -v mode="$mode" -v max_bytes="$max_bytes" \
-      -v proven='{}' -f "$here/verify-queries.sql"
-    [[ -s $d.queries.err ]] && die "cannot list the tables of database $(escaped "$db") on the source: $(errors_of source "" "$d.queries.err" | head -n 1)"
+    questions "$db" "$d" '{}'
+    questions_listed "$db" "$d"
     ask "$db" "$d"
   fi
   if [[ $sides == target ]]; then
