@@ -22,7 +22,7 @@ case $cmd in
     port=$4
     settings=""
     for setting in "${@:6}"; do
-      [[ $setting =~ ^[a-z_]+=[A-Za-z0-9_.]+$ ]] || { echo "pg-cluster.sh: bad setting $setting" >&2; exit 2; }
+      [[ $setting =~ ^[a-z_]+=[A-Za-z0-9_.,]+$ ]] || { echo "pg-cluster.sh: bad setting $setting" >&2; exit 2; }
       settings+=" -c $setting"
     done
     mkdir -p "$datadir"

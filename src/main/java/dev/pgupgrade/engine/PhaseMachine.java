@@ -30,14 +30,16 @@ public final class PhaseMachine {
             case SchemaCheck -> RehearsalSpec.isEnabled(spec.getRehearsal()) ? Phase.Rehearsal : next(Phase.Rehearsal, spec);
             case Rehearsal -> spec.getPlatform() == Platform.APTIBLE ? Phase.ProvisioningTarget : next(Phase.ProvisioningTarget, spec);
             case ProvisioningTarget -> LogicalSpec.isLogical(spec) ? Phase.Replicating : next(Phase.CatchingUp, spec);
-            case Replicating -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.CatchingUp : Phase.Verifying;
+            // Aptible's replica copies while the source takes writes: its rows are compared at the cutover
+            case Replicating -> verifies(spec) && !aptible(spec) ? Phase.Verifying : Phase.CatchingUp;
             case CatchingUp -> ApprovalSpec.isRequired(spec.getApproval()) ? Phase.AwaitingApproval : Phase.ScalingDown;
             case AwaitingApproval -> Phase.ScalingDown;
             case ScalingDown -> LogicalSpec.isLogical(spec) ? Phase.Cutover : Phase.Dumping;
+            // on Aptible every table's rows are counted inside the cutover, the only moment both sides hold still
             case Cutover -> Phase.Repointing;
             case Dumping -> Phase.Restoring;
             case Restoring -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.Repointing : Phase.Verifying;
-            case Verifying -> LogicalSpec.isLogical(spec) ? Phase.CatchingUp : Phase.Repointing;
+            case Verifying -> LogicalSpec.isLogical(spec) && !aptible(spec) ? Phase.CatchingUp : Phase.Repointing;
             case Repointing -> Phase.ScalingUp;
             case ScalingUp -> PhaseToggle.isEnabled(spec.getAnalyze()) ? Phase.Analyzing : next(Phase.Analyzing, spec);
             case Analyzing -> AptibleSpec.deprovisionsSource(spec.getAptible()) ? Phase.DeprovisioningSource : Phase.Succeeded;
@@ -45,6 +47,14 @@ public final class PhaseMachine {
             case RollingBack -> Phase.RolledBack;
             case Succeeded, Failed, RolledBack -> throw new IllegalStateException(phase + " is terminal");
         };
+    }
+
+    private static boolean verifies(PostgresUpgradeSpec spec) {
+        return VerificationSpec.mode(spec.getVerification()) != VerificationSpec.Mode.OFF;
+    }
+
+    private static boolean aptible(PostgresUpgradeSpec spec) {
+        return spec.getPlatform() == Platform.APTIBLE;
     }
 
     /**

@@ -96,7 +96,21 @@ public final class SpecValidator {
     private static void logical(PostgresUpgradeSpec spec, boolean aptible, List<String> problems) {
         boolean logical = LogicalSpec.isLogical(spec);
         if (logical && aptible) {
-            problems.add("spec.transfer.strategy: logical needs platform direct (Aptible's online upgrades are not built yet)");
+            // aptible db:replicate creates the replica in the source's environment
+            String targetEnvironment = spec.getTarget() == null ? null : spec.getTarget().getEnvironment();
+            String sourceEnvironment = spec.getSource() == null ? null : spec.getSource().getEnvironment();
+            if (targetEnvironment != null && !targetEnvironment.equals(sourceEnvironment)) {
+                problems.add("spec.target.environment: with strategy logical the replica is created in the source's environment ("
+                        + sourceEnvironment + "; aptible db:replicate has no other): leave it out or set it to the source's");
+            }
+            if (spec.getLogical() != null && Boolean.TRUE.equals(spec.getLogical().getAllowReplicaIdentityFull())) {
+                problems.add("spec.logical.allowReplicaIdentityFull: not on platform aptible, whose replication (pglogical) needs a"
+                        + " primary key on every table");
+            }
+            if (RehearsalSpec.isEnabled(spec.getRehearsal())) {
+                problems.add("spec.rehearsal: rehearses a dump and restore; with strategy logical the downtime is the cutover, so turn"
+                        + " the rehearsal off");
+            }
         }
         if (!logical && spec.getLogical() != null) {
             problems.add("spec.logical: only for spec.transfer.strategy logical");

@@ -1,5 +1,6 @@
 package dev.pgupgrade.platform;
 
+import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
@@ -10,7 +11,15 @@ import dev.pgupgrade.steps.Steps;
 import dev.pgupgrade.steps.aptible.Aptible;
 import dev.pgupgrade.steps.aptible.AptibleValidate;
 import dev.pgupgrade.steps.aptible.Provision;
+import dev.pgupgrade.engine.PhaseMachine;
 import dev.pgupgrade.steps.aptible.Rehearsal;
+import dev.pgupgrade.steps.aptible.Replicate;
+import dev.pgupgrade.steps.logical.CatchUp;
+import dev.pgupgrade.steps.logical.Cleanup;
+import dev.pgupgrade.steps.logical.Cutover;
+import dev.pgupgrade.steps.logical.LogicalCheck;
+import dev.pgupgrade.steps.logical.ReplicaSync;
+import dev.pgupgrade.steps.logical.ReplicationWatch;
 import dev.pgupgrade.steps.aptible.Rollback;
 import dev.pgupgrade.steps.aptible.Services;
 import dev.pgupgrade.steps.aptible.Tunnels;
@@ -29,12 +38,21 @@ public final class AptiblePlatform implements UpgradePlatform {
         PostgresUpgradeSpec spec = upgrade.getSpec();
         Connections tunnels = (step, source, target) -> Tunnels.around(step, spec, source && target ? "source target" : source ? "source" : "target");
         boolean apps = !spec.getAptible().getApps().isEmpty();
+        boolean logical = LogicalSpec.isLogical(spec);
         return switch (phase) {
-            case Validating -> run(upgrade, phase, AptibleValidate.KIND, Aptible.apps(spec));
+            case Validating -> logical && !done(upgrade, Names.replicationCheckStep(upgrade.getStatus()))
+                    ? new PhaseWork.RunStep(Tunnels.around(LogicalCheck.step(upgrade), spec, "source"))
+                    : run(upgrade, phase, AptibleValidate.KIND, Aptible.apps(spec));
             case SchemaCheck -> DatabasePhases.schemaCheck(upgrade, tunnels);
             case Rehearsal -> new PhaseWork.RunStep(Rehearsal.step(upgrade));
-            case ProvisioningTarget -> new PhaseWork.RunStep(Provision.step(upgrade));
-            case AwaitingApproval -> new PhaseWork.AwaitApproval();
+            case ProvisioningTarget -> new PhaseWork.RunStep(logical ? Replicate.step(upgrade) : Provision.step(upgrade));
+            // strategy logical: Aptible's replica and its replication (logical-replica.sh), watched and cut over through tunnels
+            case Replicating -> new PhaseWork.RunStep(Tunnels.around(ReplicaSync.step(upgrade), spec, "source target"));
+            case CatchingUp -> new PhaseWork.RunStep(Tunnels.around(CatchUp.step(upgrade), spec, "source target"));
+            case Cutover -> new PhaseWork.RunStep(Tunnels.around(Cutover.step(upgrade), spec, "source target"));
+            case AwaitingApproval -> logical
+                    ? new PhaseWork.AwaitApproval(Tunnels.around(ReplicationWatch.step(upgrade), spec, "source target"))
+                    : new PhaseWork.AwaitApproval();
             case ScalingDown -> apps ? scalingDown(upgrade) : noApps();
             case Dumping -> DatabasePhases.dumping(upgrade, tunnels, Aptible.ROLE);
             case Restoring -> DatabasePhases.restoring(upgrade, tunnels);
@@ -43,8 +61,9 @@ public final class AptiblePlatform implements UpgradePlatform {
             case ScalingUp -> apps ? new PhaseWork.RunStep(Services.scale(upgrade, phase, "up")) : noApps();
             case Analyzing -> DatabasePhases.analyzing(upgrade, tunnels);
             case DeprovisioningSource -> run(upgrade, phase, Aptible.DEPROVISION_SOURCE, Map.of());
-            case RollingBack -> new PhaseWork.RunStep(Rollback.step(upgrade));
-            case Replicating, CatchingUp, Cutover -> new PhaseWork.Unsupported("spec.transfer.strategy logical: platform aptible does not replicate yet");
+            // the replication's objects and the source's freeze first, while the replica still exists; then Aptible's side
+            case RollingBack -> new PhaseWork.RunStep(PhaseMachine.cleanupNeeded(upgrade.getStatus())
+                    ? Tunnels.around(Cleanup.step(upgrade), spec, "source target") : Rollback.step(upgrade));
             case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
         };
     }
@@ -59,6 +78,12 @@ public final class AptiblePlatform implements UpgradePlatform {
         boolean recorded = upgrade.getStatus().getSteps().stream()
                 .anyMatch(s -> inventory.equals(s.getName()) && s.getState() == StepState.Succeeded);
         return new PhaseWork.RunStep(recorded ? Services.scale(upgrade, Phase.ScalingDown, "down") : Services.inventory(upgrade));
+    }
+
+    /** Whether the step named {@code name} succeeded in this upgrade. */
+    private static boolean done(PostgresUpgrade upgrade, String name) {
+        return upgrade.getStatus() != null && upgrade.getStatus().getSteps().stream()
+                .anyMatch(s -> s.getName().equals(name) && s.getState() == StepState.Succeeded);
     }
 
     private static PhaseWork noApps() {

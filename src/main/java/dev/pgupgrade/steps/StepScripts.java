@@ -21,7 +21,8 @@ public final class StepScripts {
             "aptible.sh", "aptible-tunnels.sh", "aptible-validate.sh", "aptible-rehearsal.sh", "aptible-provision.sh", "aptible-services.sh",
             "aptible-repoint.sh", "aptible-rollback.sh", "aptible-deprovision-source.sh",
             "logical-lib.sh", "logical-check.sh", "logical-check.sql", "logical-copy.sh", "logical-catch-up.sh", "logical-cutover.sh",
-            "logical-cutover.sql", "logical-freeze.sh", "logical-cleanup.sh", "logical-keyless.sql", "logical-identity.sql");
+            "logical-cutover.sql", "logical-freeze.sh", "logical-cleanup.sh", "logical-keyless.sql", "logical-identity.sql",
+            "aptible-replicate.sh", "logical-replica.sh", "logical-replica-sync.sh", "logical-replica-provider.sql", "held-sessions.sh");
 
     private StepScripts() {
     }

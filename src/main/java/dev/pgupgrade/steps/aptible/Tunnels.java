@@ -2,6 +2,7 @@ package dev.pgupgrade.steps.aptible;
 
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.steps.Env;
+import dev.pgupgrade.steps.SharesWorkFiles;
 import dev.pgupgrade.steps.StatusFacts;
 import dev.pgupgrade.steps.StepKind;
 import dev.pgupgrade.steps.StepResult;
@@ -13,7 +14,7 @@ import dev.pgupgrade.steps.Verdict;
  * databases are opened, SOURCE_URL/TARGET_URL exported for the inner script, and always closed. The
  * result is the inner step's, and so is its judge.
  */
-public final class Tunnels<R extends StepResult> implements StepKind<R> {
+public class Tunnels<R extends StepResult> implements StepKind<R> {
     public static final String INNER_SCRIPT = "INNER_SCRIPT";
     /** "source", "target" or "source target". */
     public static final String WHICH = "TUNNELS";
@@ -31,7 +32,14 @@ public final class Tunnels<R extends StepResult> implements StepKind<R> {
     }
 
     private static <R extends StepResult> Tunnels<R> wrap(StepKind<R> inner) {
-        return new Tunnels<>(inner);
+        return inner instanceof SharesWorkFiles ? new Sharing<>(inner) : new Tunnels<>(inner);
+    }
+
+    /** The wrapper of a step that shares the upgrade's working files: it runs on the work volume too. */
+    private static final class Sharing<R extends StepResult> extends Tunnels<R> implements SharesWorkFiles {
+        private Sharing(StepKind<R> inner) {
+            super(inner);
+        }
     }
 
     @Override

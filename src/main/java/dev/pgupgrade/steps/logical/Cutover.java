@@ -3,8 +3,10 @@ package dev.pgupgrade.steps.logical;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
+import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.Figures;
 import dev.pgupgrade.steps.SharesWorkFiles;
@@ -13,6 +15,7 @@ import dev.pgupgrade.steps.StepResult;
 import dev.pgupgrade.steps.StepSpec;
 import dev.pgupgrade.steps.Steps;
 import dev.pgupgrade.steps.Verdict;
+import dev.pgupgrade.steps.database.Verify;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,7 +33,7 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
     /** One line per database, as the script reports it: name, other sessions, allows connections, caught up, ms waited, position. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Result(boolean ok, String message, Integer databases, Integer sequences, Integer applyErrors, List<String> findings,
-                         Integer mismatchCount, List<String> mismatches, Long durationMillis) implements StepResult {
+                         Integer mismatchCount, List<String> mismatches, Long durationMillis, Verify.Result verify) implements StepResult {
     }
 
     /** One database's cutover facts. */
@@ -58,8 +61,12 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
     }
 
     public static StepSpec step(PostgresUpgrade upgrade) {
-        return Steps.of(upgrade, Phase.Cutover, KIND, new Env().putAll(Replication.env(upgrade))
-                .put(CATCH_UP_TIMEOUT_SECONDS, LogicalSpec.catchUpTimeoutSeconds(Replication.spec(upgrade))).build(), false);
+        Env env = new Env().putAll(Replication.env(upgrade))
+                .put(CATCH_UP_TIMEOUT_SECONDS, LogicalSpec.catchUpTimeoutSeconds(Replication.spec(upgrade)));
+        if (upgrade.getSpec().getPlatform() == Platform.APTIBLE) {
+            env.putAll(Verify.Inputs.of(upgrade.getSpec().getVerification()).env());   // the replica is compared in the freeze
+        }
+        return Steps.of(upgrade, Phase.Cutover, KIND, env.build(), false);
     }
 
     @Override
@@ -104,11 +111,24 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
             problems.add(Figures.count(result.mismatchCount(), "difference") + " between the source's and the target's objects (DDL on the "
                     + "source during replication is not replicated)" + (mismatches.isEmpty() ? "" : ", first: " + mismatches.get(0)));
         }
+        // platform aptible: the replica's copy, compared inside the freeze
+        Verdict verified = null;
+        if (spec.getPlatform() == Platform.APTIBLE && VerificationSpec.mode(spec.getVerification()) != VerificationSpec.Mode.OFF) {
+            verified = result.verify() == null ? Verdict.failed("the comparison of the frozen source with the replica did not report")
+                    : Verify.KIND.judge(result.verify(), spec);
+            if (!verified.ok()) {
+                problems.add("the replica differs from the frozen source: " + verified.message());
+                if (problems.size() == 1) {
+                    return verified.withOutcome(false, problems.get(0));  // with the comparison's lines and figures
+                }
+            }
+        }
         if (!problems.isEmpty()) {
             return Verdict.failed(String.join("; ", problems)).withDetails(findings, mismatches).withMismatches(result.mismatchCount());
         }
         return Verdict.ok("froze writes in " + Figures.count(result.databases(), "database") + " of the source (nobody else connected), the target "
                 + "applied the last of them in " + Figures.seconds(waited) + ", set " + Figures.count(result.sequences(), "sequence")
+                + (verified == null ? "" : ", " + verified.message())
                 + ", removed the replication; the source stays frozen (docs/online.md)").withDetails(findings, List.of()).withMismatches(0);
     }
 }

@@ -69,7 +69,9 @@ public final class LogicalCheck implements StepKind<LogicalCheck.Result> {
             problems.add("the source's connecting role is not a superuser: publishing every table (FOR ALL TABLES), freezing writes "
                     + "and reading every row need one");
         }
-        if (!"t".equals(r.targetSuperuser())) {
+        // No target facts on platform aptible: the replica does not exist yet, and db:replicate --logical sets it up itself
+        boolean target = r.targetVersionNum() != null;
+        if (target && !"t".equals(r.targetSuperuser())) {
             problems.add("the target's connecting role is not a superuser: creating subscriptions needs one");
         }
         int freeSlots = nz(r.maxReplicationSlots()) - nz(r.usedReplicationSlots());
@@ -83,7 +85,7 @@ public final class LogicalCheck implements StepKind<LogicalCheck.Result> {
             problems.add("the source has " + freeSenders + " free WAL senders (max_wal_senders " + nz(r.maxWalSenders()) + ") for "
                     + Figures.count(databases, "database") + ": raise max_wal_senders (a restart)");
         }
-        if (nz(r.targetMaxLogicalWorkers()) < databases + 1) {
+        if (target && nz(r.targetMaxLogicalWorkers()) < databases + 1) {
             problems.add("the target's max_logical_replication_workers is " + nz(r.targetMaxLogicalWorkers()) + ", it needs at least "
                     + (databases + 1) + " (one apply worker per database, and the launcher): raise it (a restart)");
         }

@@ -2,9 +2,12 @@ package dev.pgupgrade.steps.logical;
 
 import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Names;
+import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
+import dev.pgupgrade.api.TargetStatus;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.EnvValue;
+import java.util.List;
 import java.util.Map;
 
 /** What every step of the logical strategy is given: the base name of our replication objects. */
@@ -14,8 +17,18 @@ final class Replication {
     private Replication() {
     }
 
+    /** Platform aptible: the replication is the replica's (logical-replica.sh), its slots those Replicating found. */
+    static final String KIND = "LOGICAL_REPLICATION";
+    static final String REPLICA_SLOTS = "REPLICA_SLOTS";
+
     static Map<String, EnvValue> env(PostgresUpgrade upgrade) {
-        return new Env().put(NAME, Names.replication(upgrade)).build();
+        Env env = new Env().put(NAME, Names.replication(upgrade));
+        if (upgrade.getSpec().getPlatform() == Platform.APTIBLE) {
+            TargetStatus target = upgrade.getStatus() == null ? null : upgrade.getStatus().getTarget();
+            List<String> slots = target == null || target.getReplicationSlots() == null ? List.of() : target.getReplicationSlots();
+            env.put(KIND, "replica").put(REPLICA_SLOTS, String.join(" ", slots));
+        }
+        return env.build();
     }
 
     static LogicalSpec spec(PostgresUpgrade upgrade) {

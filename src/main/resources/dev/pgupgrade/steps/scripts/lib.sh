@@ -205,6 +205,15 @@ use_url() {
   return 0
 }
 
+# url_in_database URL DB: the same URL naming database DB ([A-Za-z0-9_] only) instead of its own
+url_in_database() {
+  local url=$1 scheme rest query=
+  [[ $2 =~ ^[A-Za-z0-9_]+$ ]] || die "internal: url_in_database takes a plain database name"
+  scheme=${url%%://*}; rest=${url#*://}
+  if [[ $rest == *\?* ]]; then query="?${rest#*\?}"; rest=${rest%%\?*}; fi
+  printf '%s://%s/%s%s' "$scheme" "${rest%%/*}" "$2" "$query"
+}
+
 # psql_at URL WHAT SQL: one value-only query (unaligned, tuples only). On failure the step dies with
 # libpq's own first error line (host, port and user at most: libpq never prints a password).
 psql_at() {

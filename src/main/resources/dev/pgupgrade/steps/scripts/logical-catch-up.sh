@@ -10,7 +10,8 @@
 # when a subscription keeps failing to apply (a conflicting row on the target, say).
 # Writes nothing but "enable" on the target; rerunnable.
 # Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, LOGICAL_NAME, LOGICAL_CAUGHT_UP_BYTES,
-#      LOGICAL_MAX_RETAINED_MB, LOGICAL_WATCH, LOGICAL_LOOK_SECONDS, LOGICAL_REPORTED_DATABASES.
+#      LOGICAL_MAX_RETAINED_MB, LOGICAL_WATCH, LOGICAL_LOOK_SECONDS, LOGICAL_REPORTED_DATABASES,
+#      LOGICAL_REPLICATION and REPLICA_SLOTS (platform aptible: logical-replica.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/logical-lib.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}" "${LOGICAL_CAUGHT_UP_BYTES:?}" "${LOGICAL_MAX_RETAINED_MB:?}" "${LOGICAL_WATCH:?}" "${LOGICAL_LOOK_SECONDS:?}" \
@@ -25,6 +26,7 @@ database_names "$LOGICAL_DIR/databases"
 n=0
 while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
   n=$((n + 1)); sub=${LOGICAL_NAME}_$oid
+  [[ $LOGICAL_REPLICATION == ours ]] || continue   # Aptible's subscriptions run from the start
   stage "database $(shown "$db"): enabling subscription $sub"
   on_target "$db" -c "alter subscription \"$sub\" enable" > /dev/null 2> "$LOGICAL_DIR/enable.err" \
     || die "cannot enable the subscription of database $(shown "$db") on the target: $(first_error "$LOGICAL_DIR/enable.err")"
@@ -46,8 +48,9 @@ first=
 if ((LOGICAL_WATCH)); then stage "watching the replication until the downtime is approved"; else stage "applying the changes made since the copy"; fi
 while :; do
   replication_look
+  if [[ $LOGICAL_REPLICATION == replica ]]; then n=$(wc -w <<< "$REPLICA_SLOTS"); fi
   ((LOOK_SLOTS == n)) || die "$((n - LOOK_SLOTS)) of our $n replication slots are gone from the source: the changes they kept are lost to the target"
-  if ((target_num >= 150000)); then
+  if ((target_num >= 150000)) && [[ $LOGICAL_REPLICATION == ours ]]; then
     if ((LOGICAL_WATCH)); then
       failing=$(failing_subscription)
       [[ -z $failing ]] || die "subscription $failing keeps failing on the target (12 errors in 2 minutes; the target's log says why: a row there conflicting with the source's, or the source unreachable)"

@@ -3,9 +3,9 @@
 # cluster -- the source's replication settings and free capacity, the connecting roles' rights, and
 # per database what replication could not carry (logical-check.sql). Read-only on both sides; the
 # judge (steps/logical/LogicalCheck) says what is refused and why.
-# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE.
+# Env: SOURCE_URL, TARGET_URL (Secrets; no TARGET_URL on platform aptible), WORK_DIR, RESULT_FILE.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-: "${SOURCE_URL:?}" "${TARGET_URL:?}"
+: "${SOURCE_URL:?}"   # TARGET_URL: absent on platform aptible, where the replica does not exist yet and its settings are Aptible's
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dir=$WORK_DIR/logical-check
 rm -rf "$dir"; mkdir -p "$dir"
@@ -21,11 +21,13 @@ result_num maxWalSenders "$(psql_at "$SOURCE_URL" "the source server" "show max_
 result_num usedWalSenders "$(psql_at "$SOURCE_URL" "the source server" "select count(*) from pg_stat_replication")"
 result_str sourceSuperuser "$(psql_at "$SOURCE_URL" "the source server" "select rolsuper from pg_roles where rolname = current_user")"
 
-stage "reading the target's replication settings"
-result_num targetVersionNum "$(psql_at "$TARGET_URL" "the target server" "show server_version_num")"
-result_num targetMaxLogicalWorkers "$(psql_at "$TARGET_URL" "the target server" "show max_logical_replication_workers")"
-result_num targetMaxWorkerProcesses "$(psql_at "$TARGET_URL" "the target server" "show max_worker_processes")"
-result_str targetSuperuser "$(psql_at "$TARGET_URL" "the target server" "select rolsuper from pg_roles where rolname = current_user")"
+if [[ -n ${TARGET_URL:-} ]]; then
+  stage "reading the target's replication settings"
+  result_num targetVersionNum "$(psql_at "$TARGET_URL" "the target server" "show server_version_num")"
+  result_num targetMaxLogicalWorkers "$(psql_at "$TARGET_URL" "the target server" "show max_logical_replication_workers")"
+  result_num targetMaxWorkerProcesses "$(psql_at "$TARGET_URL" "the target server" "show max_worker_processes")"
+  result_str targetSuperuser "$(psql_at "$TARGET_URL" "the target server" "select rolsuper from pg_roles where rolname = current_user")"
+fi
 
 # per database and kind (keyless, full, unlogged, trigger, largeobjects): lines "database: table"
 # (both escaped: one line whatever the names), one file per kind; the judge words them

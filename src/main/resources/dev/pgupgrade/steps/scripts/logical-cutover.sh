@@ -9,10 +9,18 @@
 # dropped (the publications went with the sessions). Facts are reported, the judge decides (a
 # failure rolls back: the source is unfrozen and the apps return to it). The source stays frozen
 # after success, so nothing writes to the old database by mistake (docs/online.md: how to undo it).
-# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, LOGICAL_NAME, LOGICAL_CATCH_UP_TIMEOUT_SECONDS.
+# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, LOGICAL_NAME, LOGICAL_CATCH_UP_TIMEOUT_SECONDS,
+#      LOGICAL_REPLICATION and REPLICA_SLOTS (platform aptible: logical-replica.sh), and verify.sh's VERIFY_* (platform aptible).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/logical-lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/held-sessions.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}" "${LOGICAL_CATCH_UP_TIMEOUT_SECONDS:?}"
+# Platform aptible: the replica's copy is Aptible's, made while the source took writes, so it is
+# compared here, row by row (verify.sh, VERIFY_MODE), once the source is frozen and the replica has
+# applied everything: through one session per database opened before the freeze and spared by it.
+verify_in_freeze=false
+[[ $LOGICAL_REPLICATION == replica && ${VERIFY_MODE:-off} != off ]] && verify_in_freeze=true
+on_exit close_held
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 started=$(date +%s%N)
 dir=$LOGICAL_DIR/cutover
@@ -26,12 +34,13 @@ export PGOPTIONS="-c extra_float_digits=0 -c IntervalStyle=postgres -c lc_moneta
 # the time writes stay blocked grows with the slowest database, not with their number.
 cutover_database() {
   local oid=$1 db=$2 k slot d label name value
-  k=$(key "$db"); slot=${LOGICAL_NAME}_$oid; d=$dir/$k
-  mkdir -p "$d"; : > "$d/mismatches"
+  k=$(key "$db"); slot=$(slot_of "$oid"); d=$dir/$k
+  mkdir -p "$d"; : > "$d/mismatches"; : > "$d/provider.sql"
+  [[ $LOGICAL_REPLICATION == ours ]] || cp "$(provider_file "$db")" "$d/provider.sql"
   label=$(escaped "$db")
   if ! ( cd "$d"; session_at "$SOURCE_URL" "the source server" "$db"
-    FREEZE_SCRIPT=$here/logical-freeze.sh FREEZE_DB=$db FREEZE_SLOT=$slot RESULT_FILE=$d/freeze.json \
-      psql -X -q -A -t -F $'\t' -v slot="$slot" -v publication="$LOGICAL_NAME" -v timeout="$LOGICAL_CATCH_UP_TIMEOUT_SECONDS" \
+    FREEZE_SCRIPT=$here/logical-freeze.sh FREEZE_DB=$db FREEZE_SLOT=$slot FREEZE_HELD_PID=${HELD[$oid]:-} RESULT_FILE=$d/freeze.json \
+      psql -X -q -A -t -F $'\t' -v slot="$slot" -v publication="$LOGICAL_NAME" -v timeout="$LOGICAL_CATCH_UP_TIMEOUT_SECONDS" -v held="${HELD[$oid]:-}" \
         -v oids="$(identity_oids "$db")" \
       -f "$here/logical-cutover.sql" ) > "$d/facts" 2> "$d/err"; then
     printf 'the cutover of database %s failed on the source: %s\n' "$(shown "$db")" "$(first_error "$d/err")" > "$d/failed"
@@ -56,18 +65,34 @@ cutover_database() {
 
 source_databases "$LOGICAL_DIR/databases"
 : > "$dir/findings"; : > "$dir/mismatches"
+if [[ $LOGICAL_REPLICATION == replica ]]; then
+  # every database must have its slot (Replicating checked it); what the replica's subscriptions read
+  # is noted now, while they exist
+  note_provider_objects
+  while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
+    [[ -n $(slot_of "$oid") ]] || die "database $(shown "$db") of the source has no replication slot to the replica any more, so nothing was frozen"
+  done < "$LOGICAL_DIR/databases"
+fi
 # Once a database is frozen nothing can connect to it, our subscriber included: every slot must have
 # its walsender connected before the freeze (after a source restart the subscribers reconnect within
 # seconds). One that drops out later makes the wait below time out, and the rollback opens everything.
 stage "waiting until every subscription is connected to the source"
 expected=$(tr -cd '\0' < "$LOGICAL_DIR/databases" | wc -c); expected=$((expected / 2))
 for ((i = 0; ; i++)); do
-  connected=$(on_source "" -c "select count(*) from pg_replication_slots where slot_name like '${LOGICAL_NAME}\_%' and active" 2>/dev/null || echo 0)
+  connected=$(on_source "" -c "select count(*) from pg_replication_slots where $(slots_where slot_name) and active" 2>/dev/null || echo 0)
   ((connected >= expected)) && break
   ((i < LOGICAL_CATCH_UP_TIMEOUT_SECONDS * 5)) \
     || die "only $connected of our $expected subscriptions are connected to the source after ${LOGICAL_CATCH_UP_TIMEOUT_SECONDS} s, so nothing was frozen: the target's log says why (a row there conflicting with the source's makes a subscription fail and retry; or the source is unreachable from the target)"
   sleep 0.2
 done
+declare -A HELD=()
+if $verify_in_freeze; then
+  stage "opening one verification session in every source database"
+  while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
+    open_held "$dir/held" "$db"
+    HELD[$oid]=$HELD_PID
+  done < "$LOGICAL_DIR/databases"
+fi
 # intent first: every database about to be frozen, for the rollback to open again
 while IFS= read -r -d '' _ && IFS= read -r -d '' db; do printf '%s\0' "$db" >> "$LOGICAL_DIR/frozen"; done < "$LOGICAL_DIR/databases"
 stage "freezing writes in every database, waiting for the subscribers, sequences and inventories"
@@ -89,6 +114,14 @@ done < "$LOGICAL_DIR/databases"
 
 # a change the target could not apply (a row there conflicts with the source's) explains a wait that timed out
 errors=$(apply_errors)
+if $verify_in_freeze; then
+  stage "comparing the frozen source with the replica (verification mode $VERIFY_MODE)"
+  RESULT_FILE=$dir/verify.json SOURCE_URL=$(url_in_database "$SOURCE_URL" template1) VERIFY_SIDES=both VERIFY_HELD_DIR=$dir/held \
+    bash "$here/verify.sh" || true
+  [[ -s $dir/verify.json ]] || die "the comparison of the source with the replica reported nothing"
+  result_json verify "$(cat "$dir/verify.json")"
+  close_held
+fi
 stage "dropping our subscriptions and slots"
 drop_subscriptions
 drop_slots

@@ -8,6 +8,39 @@
 [[ $LOGICAL_NAME =~ ^pgupgrade_[0-9a-f]{8}$ ]] || die "internal: LOGICAL_NAME must be pgupgrade_ and 8 hex digits"
 LOGICAL_DIR=$WORK_DIR/logical
 mkdir -p "$LOGICAL_DIR"
+# Whose replication this is. "ours" (platform direct): the objects above, created by logical-copy.sh.
+# "replica" (platform aptible): the replication Aptible's db:replicate --logical set up between the
+# source and its new replica, native or pglogical, found by logical-replica.sh: REPLICA_SLOTS names
+# its slots on the source (recorded in status by Replicating; names of [A-Za-z0-9_] only).
+LOGICAL_REPLICATION=${LOGICAL_REPLICATION:-ours}
+case $LOGICAL_REPLICATION in
+  ours) ;;
+  replica) . "$(dirname "${BASH_SOURCE[0]}")/logical-replica.sh" ;;
+  *) die "internal: LOGICAL_REPLICATION must be ours or replica" ;;
+esac
+
+# slots_where COLUMN: the SQL condition that COLUMN (a slot name) is one of the replication's slots
+slots_where() {
+  if [[ $LOGICAL_REPLICATION == ours ]]; then
+    printf "%s like '%s\\_%%'" "$1" "$LOGICAL_NAME"
+  else
+    replica_slots_where "$1"
+  fi
+}
+
+# slot_of OID: the slot that feeds source database OID
+slot_of() {
+  if [[ $LOGICAL_REPLICATION == ours ]]; then printf '%s_%s' "$LOGICAL_NAME" "$1"; else replica_slot_of "$1"; fi
+}
+
+# slot_database SLOT: the name of the source database SLOT reads (after database_names)
+slot_database() {
+  if [[ $LOGICAL_REPLICATION == ours ]]; then
+    printf '%s' "${DB_NAMES[${1##*_}]:-(database oid ${1##*_})}"
+  else
+    printf '%s' "${DB_NAMES[${SLOT_OIDS[$1]:-}]:-(slot $1)}"
+  fi
+}
 
 # on_source DB psql-args... / on_target DB psql-args...: one psql session in database DB (empty:
 # template1 on the source, where questions about the whole cluster go: the cutover freezes every
@@ -40,9 +73,10 @@ source_conninfo() {
     conninfo_dbname "$1" )
 }
 
-# drop_subscriptions: every subscription of ours on the target, in whichever database it is, side by
-# side. Its slot is detached first (the source may be frozen, or gone): drop_slots removes the slots.
+# drop_subscriptions: every subscription of the replication on the target, in whichever database it
+# is, side by side. Its slot is detached first (the source may be frozen, or gone): drop_slots removes the slots.
 drop_subscriptions() {
+  [[ $LOGICAL_REPLICATION == ours ]] || { drop_replica_subscriptions; return; }
   local list=$LOGICAL_DIR/subscriptions db sub i=0 pids=()
   on_target "" -z -0 -c "select d.datname, s.subname from pg_subscription s join pg_database d on d.oid = s.subdbid
       where s.subname like '${LOGICAL_NAME}\_%'" > "$list" 2> "$list.err" \
@@ -61,27 +95,28 @@ drop_subscriptions() {
   for ((; i > 0; i--)); do [[ ! -s $list.$i.failed ]] || die "$(cat "$list.$i.failed")"; done
 }
 
-# drop_slots: every replication slot of ours on the source; a walsender still using one is ended
-# first. One session: end the walsenders, drop what is free, until none is left (10 s at most).
+# drop_slots: every replication slot of the replication on the source; a walsender still using one is
+# ended first. One session: end the walsenders, drop what is free, until none is left (10 s at most).
 drop_slots() {
-  local out=$LOGICAL_DIR/slots
-  on_source "" -v name="${LOGICAL_NAME}" > "$out" 2> "$out.err" <<'SQL' || die "cannot drop our replication slots on the source: $(first_error "$out.err")"
-select set_config('pgupgrade.pattern', :'name' || '\_%', false) as ignored \gset
-select 'slot ' || slot_name from pg_catalog.pg_replication_slots where slot_name like current_setting('pgupgrade.pattern');
+  local out=$LOGICAL_DIR/slots pattern="${LOGICAL_NAME}\\_%" listed=
+  [[ $LOGICAL_REPLICATION == ours ]] || { pattern=; listed=${REPLICA_SLOTS// /,}; }
+  on_source "" -v pattern="$pattern" -v listed="$listed" > "$out" 2> "$out.err" <<'SQL' || die "cannot drop the replication slots on the source: $(first_error "$out.err")"
+select set_config('pgupgrade.pattern', :'pattern', false) as ignored, set_config('pgupgrade.slots', :'listed', false) as ignored \gset
+create temporary view ours as select * from pg_catalog.pg_replication_slots
+  where slot_name like current_setting('pgupgrade.pattern') or slot_name = any (string_to_array(current_setting('pgupgrade.slots'), ','));
+select 'slot ' || slot_name from ours;
 do $$
 declare
   deadline timestamptz := clock_timestamp() + interval '10 seconds';
   remaining int;
 begin
   loop
-    perform pg_catalog.pg_terminate_backend(active_pid) from pg_catalog.pg_replication_slots
-      where slot_name like current_setting('pgupgrade.pattern') and active_pid is not null;
-    perform pg_catalog.pg_drop_replication_slot(slot_name) from pg_catalog.pg_replication_slots
-      where slot_name like current_setting('pgupgrade.pattern') and not active;
-    select count(*) into remaining from pg_catalog.pg_replication_slots where slot_name like current_setting('pgupgrade.pattern');
+    perform pg_catalog.pg_terminate_backend(active_pid) from ours where active_pid is not null;
+    perform pg_catalog.pg_drop_replication_slot(slot_name) from ours where not active;
+    select count(*) into remaining from ours;
     exit when remaining = 0;
     if clock_timestamp() > deadline then
-      raise exception '% replication slots of ours are still in use after 10 s', remaining;
+      raise exception '% replication slots are still in use after 10 s', remaining;
     end if;
     perform pg_catalog.pg_sleep(0.05);
   end loop;
@@ -93,6 +128,7 @@ SQL
 
 # drop_publications: the publication of ours in every source database that accepts connections
 drop_publications() {
+  [[ $LOGICAL_REPLICATION == ours ]] || { drop_replica_providers; return; }
   local list=$LOGICAL_DIR/publication-dbs db
   source_databases "$list"
   while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
@@ -144,6 +180,7 @@ SQL
 # apply_errors: how many errors our subscriptions counted on the target (a conflicting row, a lost
 # connection), 0 where that cannot be read (PostgreSQL before 15 has no pg_stat_subscription_stats)
 apply_errors() {
+  [[ $LOGICAL_REPLICATION == ours ]] || { echo 0; return; }   # Aptible's subscriptions: their errors are the replica's log's
   on_target "" -c "select coalesce(sum(apply_error_count), 0) from pg_stat_subscription_stats where subname like '${LOGICAL_NAME}\_%'" \
     2>/dev/null || echo 0
 }
@@ -155,6 +192,7 @@ declare -A DB_NAMES=()
 database_names() {
   local oid db
   while IFS= read -r -d '' oid && IFS= read -r -d '' db; do DB_NAMES[$oid]=$db; done < "$1"
+  [[ $LOGICAL_REPLICATION == ours ]] || replica_slot_oids
 }
 
 # replication_look: one look at our slots on the source and our subscriptions on the target. Per
@@ -169,12 +207,18 @@ replication_look() {
   local file=$LOGICAL_DIR/watch now slot lag retained seconds state dbs=() applying=()
   on_source "" -F $'\t' -c "select s.slot_name, greatest(coalesce(pg_wal_lsn_diff(c.lsn, s.confirmed_flush_lsn), 0), 0)::bigint,
       greatest(coalesce(pg_wal_lsn_diff(c.lsn, s.restart_lsn), 0), 0)::bigint, pg_wal_lsn_diff(c.lsn, '0/0')::bigint
-      from pg_replication_slots s, (select pg_current_wal_lsn() as lsn) c where s.slot_name like '${LOGICAL_NAME}\_%' order by 1" \
+      from pg_replication_slots s, (select pg_current_wal_lsn() as lsn) c where $(slots_where s.slot_name) order by 1" \
       > "$file.slots" 2> "$file.err" || die "cannot read the replication slots on the source: $(first_error "$file.err")"
   now=$(date +%s%3N)
   # a subscription whose apply worker is not running is erroring (and retried) or was never enabled
-  on_target "" -F $'\t' -c "select subname from pg_stat_subscription where subname like '${LOGICAL_NAME}\_%' and pid is not null and relid is null" \
-    > "$file.workers" 2>/dev/null || : > "$file.workers"
+  if [[ $LOGICAL_REPLICATION == ours ]]; then
+    on_target "" -F $'\t' -c "select subname from pg_stat_subscription where subname like '${LOGICAL_NAME}\_%' and pid is not null and relid is null" \
+      > "$file.workers" 2>/dev/null || : > "$file.workers"
+  else
+    # Aptible's subscriptions (native or pglogical): applying while their walsender reads the slot
+    on_source "" -c "select slot_name from pg_replication_slots where active and $(slots_where slot_name)" > "$file.workers" 2>/dev/null \
+      || : > "$file.workers"
+  fi
   mapfile -t applying < "$file.workers"
   touch "$file.history"
   if [[ -s $file.slots ]]; then printf '%s\t%s\n' "$now" "$(head -n1 "$file.slots" | cut -f4)" >> "$file.history"; fi
@@ -205,7 +249,7 @@ replication_look() {
   while IFS=$'\t' read -r slot lag retained seconds; do
     state=stopped
     [[ " ${applying[*]} " == *" $slot "* ]] && state=streaming
-    dbs+=("{\"database\":$(json_exact "${DB_NAMES[${slot##*_}]:-(database oid ${slot##*_})}"),\"lagBytes\":$lag,\"lagSeconds\":$seconds,\"retainedBytes\":$retained,\"state\":\"$state\"}")
+    dbs+=("{\"database\":$(json_exact "$(slot_database "$slot")"),\"lagBytes\":$lag,\"lagSeconds\":$seconds,\"retainedBytes\":$retained,\"state\":\"$state\"}")
   done < <(sort -t $'\t' -k2,2nr "$file.looked" | head -n "$LOGICAL_REPORTED_DATABASES")  # the most lagging: a progress line stays small
   LOOK_JSON="{\"lagBytes\":$LOOK_LAG,\"lagSeconds\":$LOOK_SECONDS,\"retainedBytes\":$LOOK_RETAINED,\"databases\":[$(IFS=,; printf %s "${dbs[*]}")]}"
 }

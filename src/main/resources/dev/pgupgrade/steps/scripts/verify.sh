@@ -13,11 +13,14 @@
 #      slots' starting point: "source" (run by logical-copy.sh) stores the source's answers in
 #      VERIFY_FACTS_DIR, each database read at its snapshot in VERIFY_SNAPSHOTS (see pipeline.sh);
 #      "target" (Verifying) asks the target the stored questions and compares with the stored answers.
+#      VERIFY_HELD_DIR: platform aptible's cutover: every source database is frozen and read through the
+#      one session held in it (held-sessions.sh); SOURCE_URL then names template1, which stays open.
 #      VERIFY_PROVEN_DIR (under WORK_DIR): the proofs of the pipeline strategy's copy (pipeline.sh).
 #      When the source provably has not changed since the copy began, a table proven there is compared
 #      by its two hashes (the source's rows as they were sent, the target's as it committed them)
 #      instead of being read again on both servers; otherwise every table is read as usual.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/held-sessions.sh"
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mode=${VERIFY_MODE:?}
@@ -56,6 +59,11 @@ on() {
   local side=$1 db=$2 out=$3 err=$4; shift 4
   local url=$SOURCE_URL what="the source server" target=()
   [[ $side == target ]] && { url=$TARGET_URL; what="the target server"; }
+  # platform aptible's cutover: the frozen source database is read through the session it holds there
+  if [[ $side == source && -n $db && -n ${VERIFY_HELD_DIR:-} ]]; then
+    held_request "$VERIFY_HELD_DIR" "$db" "$out" "$err" "$@"
+    return
+  fi
   [[ -n $db ]] && target=(-d "$(conninfo_dbname "$db")")
   # the source at the database's exported snapshot, when there is one (sides=source)
   if [[ $side == source && -n $db && -n ${VERIFY_SNAPSHOTS:-} ]]; then

@@ -46,7 +46,7 @@ class LogicalJudgesTest {
     }
 
     private static Cutover.Result cutover(List<String> findings, int mismatches, List<String> lines) {
-        return new Cutover.Result(true, null, findings.size(), 4, 0, findings, mismatches, lines, 900L);
+        return new Cutover.Result(true, null, findings.size(), 4, 0, findings, mismatches, lines, 900L, null);
     }
 
     @Test
@@ -68,12 +68,12 @@ class LogicalJudgesTest {
 
     @Test
     void anApplyErrorOnTheTargetIsNamedWithTheTimeout() {
-        Verdict v = Cutover.KIND.judge(new Cutover.Result(true, null, 1, 0, 3, List.of("shop 0 f f 5000 0/9"), 0, List.of(), 1L), spec);
+        Verdict v = Cutover.KIND.judge(new Cutover.Result(true, null, 1, 0, 3, List.of("shop 0 f f 5000 0/9"), 0, List.of(), 1L, null), spec);
         assertFalse(v.ok());
         assertTrue(v.message().contains("did not apply the source's last writes") && v.message().contains("reported 3 errors"),
                 v.message());
         // caught up in the end (a source restart, a retried connection): errors alone refuse nothing
-        assertTrue(Cutover.KIND.judge(new Cutover.Result(true, null, 1, 0, 2, List.of("shop 0 f t 6 0/9"), 0, List.of(), 1L), spec).ok());
+        assertTrue(Cutover.KIND.judge(new Cutover.Result(true, null, 1, 0, 2, List.of("shop 0 f t 6 0/9"), 0, List.of(), 1L, null), spec).ok());
     }
 
     @Test
@@ -86,7 +86,7 @@ class LogicalJudgesTest {
 
     @Test
     void aCutoverThatReportedFewerDatabasesThanItCountedFails() {
-        Verdict v = Cutover.KIND.judge(new Cutover.Result(true, null, 3, 0, 0, List.of("shop 0 f t 6 0/1"), 0, List.of(), 1L), spec);
+        Verdict v = Cutover.KIND.judge(new Cutover.Result(true, null, 3, 0, 0, List.of("shop 0 f t 6 0/1"), 0, List.of(), 1L, null), spec);
         assertFalse(v.ok());
         assertTrue(v.message().contains("reported 1 of 3 databases"), v.message());
     }

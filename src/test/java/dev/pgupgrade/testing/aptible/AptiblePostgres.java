@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -55,12 +56,28 @@ final class AptiblePostgres {
         Path pwfile = dir.resolve("pwfile");
         Files.writeString(pwfile, db.superuserPassword + "\n");
         Files.setPosixFilePermissions(pwfile, PosixFilePermissions.fromString("rw-r--r--"));
+        List<String> command = new ArrayList<>(List.of("bash", Path.of(state.projectRoot).resolve("scripts/pg-cluster.sh").toString(),
+                "start", bin.toString(), dir.resolve("cluster").toString(), Integer.toString(db.port), pwfile.toString()));
+        // Aptible's servers can be the source of a logical replica (db:replicate --logical)
+        command.addAll(List.of("wal_level=logical", "max_replication_slots=20", "max_wal_senders=20", "max_worker_processes=24",
+                "max_logical_replication_workers=12"));
+        if ("pglogical".equals(state.logicalReplication)) {
+            command.add("shared_preload_libraries=pglogical");
+            // minor releases since early 2026 load only output plugins named here (pgoutput and test_decoding by default)
+            if (outputPluginsRestricted(bin)) {
+                command.add("output_plugin_libraries=pgoutput,test_decoding,pglogical_output");
+            }
+        }
         try {
-            run(List.of("bash", Path.of(state.projectRoot).resolve("scripts/pg-cluster.sh").toString(), "start",
-                    bin.toString(), dir.resolve("cluster").toString(), Integer.toString(db.port), pwfile.toString()), null);
+            run(command, null);
         } finally {
             Files.deleteIfExists(pwfile);
         }
+    }
+
+    /** Whether the server knows output_plugin_libraries (it refuses a setting it does not know). */
+    private static boolean outputPluginsRestricted(Path bin) {
+        return run(List.of(bin.resolve("postgres").toString(), "--describe-config"), null).contains("output_plugin_libraries");
     }
 
     /** What a fresh Aptible PostgreSQL database holds besides postgres: role aptible and database db it owns. */
@@ -82,6 +99,28 @@ final class AptiblePostgres {
                 Integer.toString(db.port), "-U", "postgres", "-d", "postgres", "-c", sql), null);
     }
 
+    /** Runs {@code sql} (given on stdin: it may hold passwords) as postgres in database {@code database}. */
+    static String psqlIn(FakeAptibleState.Database db, String database, String sql, boolean stopOnError) {
+        return run(List.of(clientTool("psql", db.version), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=" + (stopOnError ? 1 : 0),
+                "-h", socketDir(db), "-p", Integer.toString(db.port), "-U", "postgres", "-f", "-"), null,
+                Map.of("PGDATABASE", database), sql);
+    }
+
+    /** The server's connectable databases other than the templates, by name (names may hold any character). */
+    static List<String> databases(FakeAptibleState.Database db) {
+        String out = run(List.of(clientTool("psql", db.version), "-X", "-q", "-A", "-t", "-0", "-h", socketDir(db), "-p",
+                Integer.toString(db.port), "-U", "postgres", "-d", "postgres", "-c",
+                "select datname from pg_database where not datistemplate and datallowconn order by oid"), null);
+        List<String> names = new ArrayList<>();
+        for (String name : out.split("\0", -1)) {
+            String trimmed = name.startsWith("\n") ? name.substring(1) : name;
+            if (!trimmed.isEmpty()) {
+                names.add(trimmed);
+            }
+        }
+        return names;
+    }
+
     /** A whole-cluster logical backup, as postgres; the dump tool must be at least the server's major. */
     static void dumpAll(FakeAptibleState.Database db, Path file) throws IOException {
         Files.createDirectories(file.getParent());
@@ -96,14 +135,8 @@ final class AptiblePostgres {
     static void restore(FakeAptibleState.Database db, Path dump) throws IOException {
         Path load = dump;
         if (Integer.parseInt(db.version) < 15) {
-            // The dump tool (15) writes CREATE DATABASE ... LOCALE_PROVIDER, which servers before 15 reject.
             load = Path.of(db.dir).resolve("restore.sql");
-            String sql = Files.readString(dump).replaceAll("(?m)^(CREATE DATABASE .*) LOCALE_PROVIDER = libc", "$1");
-            if (Integer.parseInt(db.version) < 13) {
-                // ... and LOCALE = 'x', which servers before 13 only know as LC_COLLATE and LC_CTYPE.
-                sql = sql.replaceAll("(?m)^(CREATE DATABASE .*) LOCALE = ('[^']*')", "$1 LC_COLLATE = $2 LC_CTYPE = $2");
-            }
-            Files.writeString(load, sql);
+            Files.writeString(load, forServer(Files.readString(dump), db.version));
         }
         run(List.of(clientTool("psql", db.version), "-X", "-q", "-h", socketDir(db), "-p", Integer.toString(db.port), "-U",
                 "postgres", "-d", "postgres", "-f", load.toString()), null);
@@ -112,6 +145,20 @@ final class AptiblePostgres {
         }
         psql(db, "ALTER ROLE postgres PASSWORD '" + db.superuserPassword + "'");
         psql(db, "ALTER ROLE aptible PASSWORD '" + db.password + "'");
+    }
+
+    /** A dump of the dump tool (15) made loadable into an older server. */
+    static String forServer(String sql, String version) {
+        if (Integer.parseInt(version) >= 15) {
+            return sql;
+        }
+        // The dump tool (15) writes CREATE DATABASE ... LOCALE_PROVIDER, which servers before 15 reject.
+        String loadable = sql.replaceAll("(?m)^(CREATE DATABASE .*) LOCALE_PROVIDER = libc", "$1");
+        if (Integer.parseInt(version) < 13) {
+            // ... and LOCALE = 'x', which servers before 13 only know as LC_COLLATE and LC_CTYPE.
+            loadable = loadable.replaceAll("(?m)^(CREATE DATABASE .*) LOCALE = ('[^']*')", "$1 LC_COLLATE = $2 LC_CTYPE = $2");
+        }
+        return loadable;
     }
 
     private static String socketDir(FakeAptibleState.Database db) {
@@ -142,13 +189,20 @@ final class AptiblePostgres {
     }
 
     static String run(List<String> command, Path workDir) {
+        return run(command, workDir, Map.of(), "");
+    }
+
+    static String run(List<String> command, Path workDir, Map<String, String> env, String input) {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(env);
         if (workDir != null) {
             pb.directory(workDir.toFile());
         }
         try {
             Process p = pb.start();
-            p.getOutputStream().close();
+            try (var stdin = p.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            }
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
                 throw new IllegalStateException(String.join(" ", command.subList(0, Math.min(3, command.size())))

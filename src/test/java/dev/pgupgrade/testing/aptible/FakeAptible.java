@@ -121,6 +121,17 @@ public final class FakeAptible implements AutoCloseable {
         FakeAptibleState.update(home, s -> s.tokens.remove(token));
     }
 
+    /**
+     * What db:replicate --logical sets up from now on: "native" (the default) or "pglogical" (needs every
+     * server to load pglogical: a pg home whose majors are Debian's with postgresql-NN-pglogical).
+     */
+    public void useLogicalReplication(String kind) {
+        FakeAptibleState.update(home, s -> {
+            s.logicalReplication = kind;
+            return null;
+        });
+    }
+
     public void addEnvironment(String handle) {
         FakeAptibleState.update(home, s -> {
             FakeAptibleState.Environment e = new FakeAptibleState.Environment();

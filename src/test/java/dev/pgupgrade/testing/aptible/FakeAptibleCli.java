@@ -63,6 +63,7 @@ public final class FakeAptibleCli {
 
     private static final String S = "string";
     private static final String N = "numeric";
+    private static final String B = "boolean";
 
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
@@ -91,6 +92,10 @@ public final class FakeAptibleCli {
         spec("db:create", "db:create HANDLE [--type TYPE] [--version VERSION] [--container-size SIZE_MB] "
                 + "[--disk-size SIZE_GB] [--container-profile PROFILE] [--iops IOPS] [--key-arn KEY_ARN]", 1,
                 "type", S, "version", S, "container-size", N, "disk-size", N, "size", N, "key-arn", S, "environment", S,
+                "container-profile", S, "iops", N);
+        spec("db:replicate", "db:replicate HANDLE REPLICA_HANDLE [--container-size SIZE_MB] [--disk-size SIZE_GB] "
+                + "[--container-profile PROFILE] [--iops IOPS] [--logical --version VERSION] [--key-arn KEY_ARN]", 2,
+                "environment", S, "container-size", N, "size", N, "disk-size", N, "logical", B, "version", S, "key-arn", S,
                 "container-profile", S, "iops", N);
         spec("db:url", "db:url HANDLE", 1, "environment", S, "type", S);
         spec("db:tunnel", "db:tunnel HANDLE", 1, "environment", S, "port", N, "type", S);
@@ -204,6 +209,10 @@ public final class FakeAptibleCli {
             case "db:url" -> dbUrl(args.get(0));
             case "db:tunnel" -> dbTunnel(args.get(0));
             case "db:deprovision" -> dbDeprovision(args.get(0));
+            case "db:replicate" -> {
+                followOperationLogs();
+                dbReplicate(args.get(0), args.get(1));
+            }
             case "backup:list" -> backupList(args.get(0));
             case "backup:orphaned" -> backupOrphaned();
             case "backup:restore" -> backupRestore(args.get(0));
@@ -319,6 +328,11 @@ public final class FakeAptibleCli {
                 continue;
             }
             String value = inlineValue;
+            if (type.equals(B)) {
+                // Thor's boolean switch: --logical, --logical=false, --no-logical is not used here
+                opts.put(name, value == null || !value.equals("false"));
+                continue;
+            }
             if (value == null) {
                 boolean hasValue = i + 1 < argv.length && !argv[i + 1].startsWith("-")
                         || (type.equals(N) && i + 1 < argv.length && argv[i + 1].matches("-\\d.*"));
@@ -747,6 +761,57 @@ public final class FakeAptibleCli {
         }
         operationLogs(op, "provision", db.handle);
         renderDatabase(db);
+    }
+
+    /**
+     * subcommands/db.rb db:replicate + helpers/database.rb replicate_database: a replicate_logical operation
+     * on the source (the replica is created in the source's environment), its logs followed, then the
+     * replica rendered. Only --logical is implemented: a physical follower needs the same major.
+     */
+    private void dbReplicate(String sourceHandle, String replicaHandle) {
+        FakeAptibleState s = state();
+        Database source = ensureDatabase(s, sourceHandle);
+        boolean logical = Boolean.TRUE.equals(opts.get("logical"));
+        String version = opt("version");
+        if (logical) {
+            if (!"postgresql".equals(source.type)) {
+                throw new CliError("Logical replication only works for PostgreSQL");
+            }
+            if (version == null) {
+                throw new CliError("--version is required for logical replication");
+            }
+            if (!s.postgresVersions.contains(version)) {
+                throw new CliError("No Database Image of type postgresql with version " + version + ", valid versions: "
+                        + String.join(" ", s.postgresVersions));
+            }
+        }
+        err.println("Replicating " + sourceHandle + "...");
+        if (opts.containsKey("size")) {
+            throw new CliError(sizeRemoved());
+        }
+        if (!logical) {
+            throw new CliError("fake aptible: db:replicate without --logical (a physical replica) is not implemented by the fake", 2);
+        }
+        Integer diskSize = intOpt("disk-size");
+        Integer containerSize = intOpt("container-size");
+        Database replica = create(home, replicaHandle, source.environment, version, diskSize == null ? source.diskSize : diskSize,
+                containerSize == null ? source.containerSize : containerSize);
+        FakeAptibleState.update(home, st -> {
+            st.databaseById(replica.id).orElseThrow().replicaOf = source.id;
+            return null;
+        });
+        long op = newOperation();
+        try {
+            AptiblePostgres.start(s, replica, home);
+            FakeLogicalReplica.setUp(s, source, replica);
+        } catch (RuntimeException | IOException ex) {
+            setStatus(home, replica.id, "provision_failed");
+            throw operationFailed(op, ex.getMessage());
+        }
+        setStatus(home, replica.id, "provisioned");
+        replica.status = "provisioned";
+        operationLogs(op, "replicate_logical", source.handle);
+        renderDatabase(replica);
     }
 
     private static String sizeRemoved() {

@@ -39,6 +39,12 @@ public final class FakeAptibleState {
     public String region = "us-east-1";
     public List<String> postgresVersions = new ArrayList<>(List.of("11", "12", "13", "14", "15", "16", "17", "18"));
     public String defaultPostgresVersion = "16";
+    /**
+     * What db:replicate --logical sets up between the servers: "native" (publications and subscriptions:
+     * the zonky servers cannot load pglogical) or "pglogical" (what Aptible runs; needs servers with the
+     * pglogical library, such as Debian's postgresql-15 with postgresql-15-pglogical).
+     */
+    public String logicalReplication = "native";
     public long nextId = 1000;
     public List<String> tokens = new ArrayList<>();
     public List<Environment> environments = new ArrayList<>();
@@ -71,6 +77,8 @@ public final class FakeAptibleState {
         public String superuserPassword;
         public String createdAt;
         public String deletedAt;
+        /** A logical replica (db:replicate --logical): the id of the database it replicates. */
+        public Long replicaOf;
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
