@@ -240,4 +240,67 @@ class OperatorCrashTest {
             }
         }
     }
+    /**
+     * Aptible's online route (db:replicate --logical), an app writing to the source the whole time: the
+     * operator dies as each phase records and ends. The replica is created once, no step runs twice, no
+     * acknowledged write is lost, and nothing of the replication is left on either server.
+     */
+    @Test
+    void aptibleLogicalWithAnAppWritingSurvivesACrashInEveryPhase() throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (FakeAptible aptible = FakeAptible.create(Files.createDirectories(tmp.resolve("aptible")), PostgresServer.binDir("17").getParent().getParent());
+             MockCluster cluster = new MockCluster().namespace(NS)) {
+            aptible.addEnvironment("shop-prod");
+            String token = aptible.issueToken();
+            FakeAptible.Database source = aptible.createDatabase("shop-db", "shop-prod", "13");
+            source.execute("db", "create table orders (id int primary key, item text)", "insert into orders select g, 'item ' || g from generate_series(1, 700) g");
+            aptible.addApp("shop-web", "shop-prod", Map.of("web", 2), Map.of("DATABASE_URL", source.url()));
+            Map<String, String> env = new HashMap<>(aptible.environment());
+            env.put("PATH", aptible.path());
+            try (LocalKubelet kubelet = new LocalKubelet(cluster.client(), NS, tmp.resolve("kubelet"), Map.of("17", PostgresServer.binDir("17")))
+                    .withEnvironment(env).start()) {
+                OperatorEndToEndTest.secret(cluster.client(), "aptible", "token", token);
+                PostgresUpgrade upgrade = Upgrades.aptible("17", null);
+                upgrade.getMetadata().setName("crashy");
+                upgrade.getMetadata().setNamespace(NS);
+                TransferSpec transfer = new TransferSpec();
+                transfer.setStrategy(TransferSpec.Strategy.LOGICAL);
+                upgrade.getSpec().setTransfer(transfer);
+                upgrade.getSpec().setAnalyze(new PhaseToggle(false));
+
+                Map.Entry<PostgresUpgrade, List<String>> end;
+                List<Long> acknowledged;
+                try (WriteLoad load = new WriteLoad(source::connect, "db", 20).start()) {
+                    end = runWithCrashes(cluster, upgrade);
+                    acknowledged = load.acknowledged();
+                }
+                PostgresUpgrade done = end.getKey();
+                assertEquals(Phase.Succeeded, done.getStatus().getPhase(), done.getStatus()::getMessage);
+                for (Phase phase : List.of(Phase.Validating, Phase.ProvisioningTarget, Phase.Replicating, Phase.CatchingUp, Phase.ScalingDown,
+                        Phase.Cutover, Phase.Repointing, Phase.ScalingUp)) {
+                    assertTrue(end.getValue().contains(phase + ":end"), "crashed as " + phase + " ended: " + end.getValue());
+                }
+                assertNoJobTwice(cluster.client(), kubelet, done);
+                assertEquals(1, aptible.calls().stream().filter(c -> c.startsWith("db:replicate")).count(), "the replica was created once");
+                FakeAptible.Database replica = aptible.database(upgrade.getSpec().getTarget().getHandle()).orElseThrow();
+                assertEquals(replica.url(), aptible.config("shop-web").get("DATABASE_URL"));
+                assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
+                Set<Long> onReplica = new HashSet<>();
+                try (var c = replica.connect("db"); var rs = c.createStatement().executeQuery("select id from load_events")) {
+                    while (rs.next()) {
+                        onReplica.add(rs.getLong(1));
+                    }
+                }
+                assertEquals(List.of(), acknowledged.stream().filter(id -> !onReplica.contains(id)).toList(), "acknowledged writes lost");
+                try (var c = source.connect("template1"); var rs = c.createStatement().executeQuery("select count(*) from pg_replication_slots")) {
+                    rs.next();
+                    assertEquals(0, rs.getInt(1), "slots left on the source");
+                }
+                try (var c = replica.connect("postgres"); var rs = c.createStatement().executeQuery("select count(*) from pg_subscription")) {
+                    rs.next();
+                    assertEquals(0, rs.getInt(1), "subscriptions left on the replica");
+                }
+            }
+        }
+    }
 }

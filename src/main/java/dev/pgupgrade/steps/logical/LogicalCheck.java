@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
+import dev.pgupgrade.api.Platform;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.steps.Figures;
@@ -30,7 +31,8 @@ public final class LogicalCheck implements StepKind<LogicalCheck.Result> {
                          Integer targetVersionNum, Integer targetMaxLogicalWorkers, Integer targetMaxWorkerProcesses, String targetSuperuser,
                          Integer databases, Integer keylessCount, List<String> keyless, Integer fullCount, List<String> full,
                          Integer unloggedCount, List<String> unlogged, Integer triggerCount, List<String> trigger,
-                         Integer largeobjectsCount, List<String> largeobjects) implements StepResult {
+                         Integer largeobjectsCount, List<String> largeobjects, Integer pglogicalnodeCount, List<String> pglogicalnode)
+            implements StepResult {
     }
 
     private LogicalCheck() {
@@ -101,6 +103,11 @@ public final class LogicalCheck implements StepKind<LogicalCheck.Result> {
                 + "target for every replicated row: disable them for the upgrade (ALTER TABLE ... ENABLE TRIGGER)");
         listed(problems, r.largeobjectsCount(), r.largeobjects(), "database", "hold", "large objects, which logical replication does not "
                 + "carry: use a dump strategy");
+        if (spec.getPlatform() == Platform.APTIBLE) {
+            listed(problems, r.pglogicalnodeCount(), r.pglogicalnode(), "database", "hold", "a pglogical node already, so aptible db:replicate "
+                    + "--logical would fail to set up (a failed earlier attempt leaves one): drop it (SELECT pglogical.drop_node(...), "
+                    + "Aptible's guide: Cleanup) and run the upgrade again");
+        }
         if (!problems.isEmpty()) {
             return Verdict.failed("logical replication cannot carry this cluster: " + String.join("; ", problems));
         }

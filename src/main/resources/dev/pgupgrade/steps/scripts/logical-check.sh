@@ -29,10 +29,10 @@ if [[ -n ${TARGET_URL:-} ]]; then
   result_str targetSuperuser "$(psql_at "$TARGET_URL" "the target server" "select rolsuper from pg_roles where rolname = current_user")"
 fi
 
-# per database and kind (keyless, full, unlogged, trigger, largeobjects): lines "database: table"
+# per database and kind (keyless, full, unlogged, trigger, largeobjects, pglogicalnode): lines "database: table"
 # (both escaped: one line whatever the names), one file per kind; the judge words them
 databases_z "$SOURCE_URL" "the source server" "not datistemplate and datallowconn" > "$dir/databases"
-kinds=(keyless full unlogged trigger largeobjects)
+kinds=(keyless full unlogged trigger largeobjects pglogicalnode)
 for kind in "${kinds[@]}"; do : > "$dir/$kind"; done
 n=0
 while IFS= read -r -d '' db; do
@@ -45,7 +45,7 @@ while IFS= read -r -d '' db; do
   while IFS=$'\t' read -r kind name; do
     case $kind in
       largeobjects) [[ $name == 0 ]] || printf '%s: %s\n' "$label" "$name" >> "$dir/largeobjects" ;;
-      keyless|full|unlogged|trigger) printf '%s: %s\n' "$label" "$name" >> "$dir/$kind" ;;
+      keyless|full|unlogged|trigger|pglogicalnode) printf '%s: %s\n' "$label" "$name" >> "$dir/$kind" ;;
     esac
   done < "$dir/db"
 done < "$dir/databases"

@@ -6,6 +6,8 @@
 --   unlogged  an unlogged table: its writes reach no WAL, so no subscription ever sees them
 --   trigger   a trigger ENABLE ALWAYS or ENABLE REPLICA: it would fire again for every applied row
 --   largeobjects  how many large objects the database holds (never replicated)
+--   pglogicalnode  a pglogical node already in the database (Aptible's db:replicate --logical then fails
+--             to set up; a failed earlier attempt leaves one), by name
 \ir user-relations.sql
 \ir logical-keyless.sql
 set search_path = pg_catalog;
@@ -30,3 +32,7 @@ select 'trigger', t.name from tables t join pg_trigger g on g.tgrelid = t.oid
 union all
 select 'largeobjects', count(*)::text from pg_largeobject_metadata
 order by 1, 2;
+select exists (select 1 from pg_extension where extname = 'pglogical') as has_pglogical \gset
+\if :has_pglogical
+select 'pglogicalnode', n.node_name from pglogical.local_node l join pglogical.node n using (node_id);
+\endif

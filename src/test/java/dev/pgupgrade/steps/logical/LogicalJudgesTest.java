@@ -16,7 +16,7 @@ class LogicalJudgesTest {
 
     private static LogicalCheck.Result check(String walLevel, int usedSlots, List<String> keyless, List<String> unlogged) {
         return new LogicalCheck.Result(true, null, 130000, walLevel, 10, usedSlots, 10, 0, "t", 170000, 4, 8, "t", 3,
-                keyless.size(), keyless, 0, List.of(), unlogged.size(), unlogged, 0, List.of(), 0, List.of());
+                keyless.size(), keyless, 0, List.of(), unlogged.size(), unlogged, 0, List.of(), 0, List.of(), 0, List.of());
     }
 
     @Test
@@ -36,10 +36,28 @@ class LogicalJudgesTest {
         assertTrue(v.message().contains("shop: public.scratch") && v.message().contains("SET LOGGED"), v.message());
     }
 
+    /**
+     * On Aptible the replica does not exist at Validating (no target facts, its settings are Aptible's), and a
+     * pglogical node left on the source would make db:replicate --logical fail: refused up front, named.
+     */
+    @Test
+    void onAptibleALeftoverPglogicalNodeIsRefusedAndTheTargetIsNotAsked() {
+        PostgresUpgradeSpec aptible = Upgrades.aptible("17", 1L).getSpec();
+        LogicalCheck.Result sourceOnly = new LogicalCheck.Result(true, null, 130000, "logical", 10, 0, 10, 0, "t", null, null, null, null, 2,
+                0, List.of(), 0, List.of(), 0, List.of(), 0, List.of(), 0, List.of(), 0, List.of());
+        assertTrue(LogicalCheck.KIND.judge(sourceOnly, aptible).ok());
+        LogicalCheck.Result leftover = new LogicalCheck.Result(true, null, 130000, "logical", 10, 0, 10, 0, "t", null, null, null, null, 2,
+                0, List.of(), 0, List.of(), 0, List.of(), 0, List.of(), 0, List.of(), 1, List.of("db: aptible_provider_1"));
+        Verdict v = LogicalCheck.KIND.judge(leftover, aptible);
+        assertFalse(v.ok());
+        assertTrue(v.message().contains("db: aptible_provider_1") && v.message().contains("pglogical.drop_node"), v.message());
+        assertTrue(LogicalCheck.KIND.judge(leftover, spec).ok(), "platform direct does not use pglogical");
+    }
+
     @Test
     void aSourceOlderThanTenIsRefusedBeforeAnythingElse() {
         LogicalCheck.Result old = new LogicalCheck.Result(true, null, 90624, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null);
         Verdict v = LogicalCheck.KIND.judge(old, spec);
         assertFalse(v.ok());
         assertTrue(v.message().contains("PostgreSQL 10 or newer") && v.message().contains("dump strategy"), v.message());
