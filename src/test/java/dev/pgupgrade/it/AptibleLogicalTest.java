@@ -144,7 +144,9 @@ class AptibleLogicalTest {
                 Thread.sleep(1500);   // the apps keep writing while the upgrade waits
 
                 Run approved = pgupgrade(aptible, "--approve");
+                long ended = System.nanoTime();
                 assertEquals(ExitCodes.SUCCEEDED, approved.exitCode(), approved.output());
+                double blocked = (ended - load.lastAcknowledgedAt()) / 1e9;   // the source's last write to the apps' return
                 load.close();
                 List<Long> acknowledged = load.acknowledged();
                 assertTrue(acknowledged.size() > 20, "the load wrote " + acknowledged.size());
@@ -158,12 +160,13 @@ class AptibleLogicalTest {
                 assertEquals(500, longs(replica, "ledger | 'q'", "select count(*) from \"Entries\"").get(0));
                 // the replica's rows were compared with the frozen source's inside the cutover
                 String cutoverMessage = approved.step("Cutover").path("message").asText();
-                assertTrue(cutoverMessage.contains("target matches the source"), cutoverMessage);
+                assertTrue(cutoverMessage.contains("target matches the source: 3 databases") && !cutoverMessage.contains(" 0 tables"), cutoverMessage);
 
                 assertNothingLeft(source, replica);
                 double cutover = approved.step("Cutover").path("durationSeconds").asDouble();
-                System.out.printf("aptible logical (%s, %s -> %s): cutover %.1f s (writes blocked, every row compared), %d writes acknowledged%n",
-                        replication, from, to, cutover, acknowledged.size());
+                System.out.printf("aptible logical (%s, %s -> %s): cutover %.1f s (freeze, catch-up, sequences, every row compared);"
+                        + " writes blocked %.1f s from the source's last acknowledged write to the apps scaled up on the replica;"
+                        + " %d writes acknowledged, 0 lost%n", replication, from, to, cutover, blocked, acknowledged.size());
                 for (String secret : List.of(source.password(), replica.password())) {
                     assertFalse(gated.output().contains(secret) || approved.output().contains(secret), "a password in the CLI's output");
                     assertFalse(Files.readString(tmp.resolve("upgrade.state.json")).contains(secret), "a password in the state file");

@@ -230,6 +230,11 @@ fi
 # target has (one it lacks is already a mismatch above); names NUL-separated, as they may hold newlines
 if [[ $sides == target ]]; then
   cp "$facts/databases" "$dir/databases.source" 2>/dev/null || die "the source's stored answers are missing (${facts##*/}): the copy must run again"
+elif [[ -n ${VERIFY_HELD_DIR:-} ]]; then
+  # frozen (no connection allowed): the databases a session is held in
+  databases_z "$SOURCE_URL" "the source server" "not datistemplate" | while IFS= read -r -d '' db; do
+    [[ ! -p $VERIFY_HELD_DIR/$(key "$db").in ]] || printf '%s\0' "$db"
+  done > "$dir/databases.source"
 else
   databases_z "$SOURCE_URL" "the source server" "not datistemplate and datallowconn" > "$dir/databases.source"
 fi
