@@ -22,6 +22,12 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "services are Kubernetes workloads (platform direct); on aptible list aptible.apps")
 @ValidationRule(value = "self.platform == 'aptible' || (!has(self.aptible) && (!has(self.rehearsal) || !has(self.rehearsal.enabled) || !self.rehearsal.enabled))",
         message = "aptible and rehearsal are for platform aptible")
+@ValidationRule(value = "self.platform != 'aptible' || !has(self.transfer) || !has(self.transfer.strategy) || self.transfer.strategy != 'logical'"
+        + " || ((!has(self.target.environment) || self.target.environment == self.source.environment)"
+        + " && (!has(self.rehearsal) || !has(self.rehearsal.enabled) || !self.rehearsal.enabled)"
+        + " && (!has(self.logical) || !has(self.logical.allowReplicaIdentityFull) || !self.logical.allowReplicaIdentityFull))",
+        message = "aptible with strategy logical: the replica is created in the source's environment (target.environment, if set, is the"
+                + " source's), no rehearsal, no logical.allowReplicaIdentityFull")
 public class PostgresUpgradeSpec {
     @JsonPropertyDescription("direct: any PostgreSQL reachable by URL, apps are Deployments/StatefulSets. aptible: Aptible databases and apps through the aptible CLI.")
     @Required

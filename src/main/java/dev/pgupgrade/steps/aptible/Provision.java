@@ -57,15 +57,22 @@ public final class Provision implements StepKind<Provision.Result> {
         return Result.class;
     }
 
+    /** Why the new database (target or replica) is not what spec.target asks for, if it is not. */
+    static Optional<String> wrongVersion(Integer versionNum, PostgresUpgradeSpec spec, String what) {
+        if (versionNum == null) {
+            return Optional.of("the step did not report the " + what + "'s version");
+        }
+        String major = MajorVersion.fromVersionNum(versionNum);
+        return spec.getTarget().getVersion().equals(major) ? Optional.empty()
+                : Optional.of("the " + what + " " + spec.getTarget().getHandle() + " runs PostgreSQL " + major + ", not the "
+                        + spec.getTarget().getVersion() + " spec.target.version asks for");
+    }
+
     @Override
     public Verdict judge(Result result, PostgresUpgradeSpec spec) {
-        if (result.targetVersionNum() == null) {
-            return Verdict.failed("the provisioning step did not report the target's version");
-        }
-        String targetMajor = MajorVersion.fromVersionNum(result.targetVersionNum());
-        if (!spec.getTarget().getVersion().equals(targetMajor)) {
-            return Verdict.failed("the target " + spec.getTarget().getHandle() + " runs PostgreSQL " + targetMajor
-                    + ", not the " + spec.getTarget().getVersion() + " spec.target.version asks for");
+        Optional<String> version = wrongVersion(result.targetVersionNum(), spec, "target");
+        if (version.isPresent()) {
+            return Verdict.failed(version.get());
         }
         Optional<String> held = TargetContents.problem(result.targetObjects(), result.targetCluster(), Aptible.PLATFORM_ROLES);
         if (held.isPresent()) {

@@ -6,12 +6,12 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.steps.Env;
-import dev.pgupgrade.steps.MajorVersion;
 import dev.pgupgrade.steps.StepKind;
 import dev.pgupgrade.steps.StepResult;
 import dev.pgupgrade.steps.StepSpec;
 import dev.pgupgrade.steps.Steps;
 import dev.pgupgrade.steps.Verdict;
+import java.util.Optional;
 
 /**
  * ProvisioningTarget on Aptible with strategy logical (aptible-replicate.sh): aptible db:replicate
@@ -49,13 +49,9 @@ public final class Replicate implements StepKind<Replicate.Result> {
 
     @Override
     public Verdict judge(Result result, PostgresUpgradeSpec spec) {
-        if (result.targetVersionNum() == null) {
-            return Verdict.failed("the replicate step did not report the replica's version");
-        }
-        String major = MajorVersion.fromVersionNum(result.targetVersionNum());
-        if (!spec.getTarget().getVersion().equals(major)) {
-            return Verdict.failed("the replica " + spec.getTarget().getHandle() + " runs PostgreSQL " + major + ", not the "
-                    + spec.getTarget().getVersion() + " spec.target.version asks for");
+        Optional<String> version = Provision.wrongVersion(result.targetVersionNum(), spec, "replica");
+        if (version.isPresent()) {
+            return Verdict.failed(version.get());
         }
         int subscriptions = result.subscriptions() == null ? 0 : result.subscriptions();
         int followed = result.followedSubscriptions() == null ? 0 : result.followedSubscriptions();
