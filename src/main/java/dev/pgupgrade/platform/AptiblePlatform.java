@@ -63,7 +63,7 @@ public final class AptiblePlatform implements UpgradePlatform {
             case DeprovisioningSource -> run(upgrade, phase, Aptible.DEPROVISION_SOURCE, Map.of());
             // the replication's objects and the source's freeze first, while the replica still exists; then Aptible's side
             case RollingBack -> new PhaseWork.RunStep(PhaseMachine.cleanupNeeded(upgrade.getStatus())
-                    ? Tunnels.around(Cleanup.step(upgrade), spec, "source target") : Rollback.step(upgrade));
+                    ? Tunnels.around(Cleanup.step(upgrade), spec, "source target?") : Rollback.step(upgrade));
             case Succeeded, Failed, RolledBack -> throw new IllegalArgumentException(phase + " is terminal");
         };
     }

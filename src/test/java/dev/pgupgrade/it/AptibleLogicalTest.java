@@ -233,6 +233,60 @@ class AptibleLogicalTest {
         }
     }
 
+    /**
+     * db:replicate made the replica and its replication, but the replica cannot be reached to be checked
+     * (its tunnel never comes up): ProvisioningTarget fails, and what the call made goes again, the
+     * replica deprovisioned and the slots it left on the source dropped, so the source keeps no WAL for it.
+     */
+    @Test
+    void aReplicaThatCannotBeCheckedIsDeprovisionedWithItsSlots() throws Exception {
+        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent())) {
+            FakeAptible.Database source = source(aptible, "13", "17", "");
+            aptible.hangTunnel("shop-db-next");
+            Run run = pgupgrade(aptible);
+            assertEquals(ExitCodes.FAILED, run.exitCode(), run.output());
+            assertEquals("ProvisioningTarget", run.status().path("failedPhase").asText(), run.output());
+            assertTrue(aptible.calls().stream().anyMatch(c -> c.startsWith("db:replicate")), "the replica was made");
+            assertTrue(aptible.database("shop-db-next").isEmpty(), "and deprovisioned again");
+            assertEquals(0, longs(source, "template1", "select count(*) from pg_replication_slots").get(0), "slots left on the source");
+            assertEquals(source.url(), aptible.config("shop-web").get("DATABASE_URL"));
+        }
+    }
+
+    /**
+     * The replica deprovisioned by hand while the upgrade waited for approval: the cutover cannot reach
+     * it and the upgrade rolls back; the rollback cannot reach it either, and still drops the slots status
+     * recorded and leaves the source open and the apps running on it.
+     */
+    @Test
+    void aReplicaGoneBeforeTheCutoverStillRollsBackCleanly() throws Exception {
+        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent())) {
+            FakeAptible.Database source = source(aptible, "13", "17", "");
+            Run gated = pgupgrade(aptible);
+            assertEquals(ExitCodes.AWAITING_APPROVAL, gated.exitCode(), gated.output());
+            ProcessBuilder deprovision = new ProcessBuilder(aptible.binDir().resolve("aptible").toString(), "db:deprovision", "shop-db-next")
+                    .redirectErrorStream(true);
+            deprovision.environment().putAll(aptible.environment());
+            deprovision.environment().put("APTIBLE_ACCESS_TOKEN", Files.readString(tmp.resolve("secrets/aptible/token")).trim());
+            Process p = deprovision.start();
+            p.getInputStream().readAllBytes();
+            assertEquals(0, p.waitFor());
+            assertTrue(longs(source, "template1", "select count(*) from pg_replication_slots").get(0) > 0, "the gone replica's slots stay");
+
+            Run approved = pgupgrade(aptible, "--approve");
+            assertEquals(ExitCodes.ROLLED_BACK, approved.exitCode(), approved.output());
+            assertEquals(0, longs(source, "template1", "select count(*) from pg_replication_slots").get(0), "slots left on the source");
+            assertEquals(0, longs(source, "template1", "select count(*) from pg_database where not datallowconn and datname <> 'template0'").get(0),
+                    "a source database left frozen");
+            assertEquals(source.url(), aptible.config("shop-web").get("DATABASE_URL"));
+            assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
+            for (String db : List.of("db", "ledger | 'q'", "postgres")) {
+                assertEquals(0, longs(source, db, "select count(*) from pg_publication").get(0), "publications left in " + db);
+            }
+            source.execute("db", "insert into orders (item) values ('after the rollback')");
+        }
+    }
+
     private static void assertNothingLeft(FakeAptible.Database source, FakeAptible.Database replica) throws SQLException {
         assertEquals(0, longs(replica, "postgres", "select count(*) from pg_subscription").get(0), "subscriptions left on the replica");
         assertEquals(0, longs(replica, "db", "select count(*) from pg_extension where extname = 'pglogical'").get(0), "pglogical left on the replica");

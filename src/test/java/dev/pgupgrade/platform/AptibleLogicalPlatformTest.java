@@ -89,9 +89,9 @@ class AptibleLogicalPlatformTest {
         assertEquals("source target", env(sync, "TUNNELS"));
 
         // what Replicating found is what every later step (and the rollback) is told to drop
-        ReplicaSync.KIND.record(new ReplicaSync.Result(true, null, 2, 5, "pglogical", List.of("pgl_db_prov_sub", "bad name;"), 0L, 1L),
+        ReplicaSync.KIND.record(new ReplicaSync.Result(false, "stopped", 2, 5, "pglogical", "pgl_db_prov_sub bad;name", 0L, 1L),
                 true, new StatusFacts(replicating.getStatus(), replicating.getSpec(), NOW.toString()));
-        assertEquals(List.of("pgl_db_prov_sub"), replicating.getStatus().getTarget().getReplicationSlots(), "names that could break SQL are dropped");
+        assertEquals(List.of("pgl_db_prov_sub"), replicating.getStatus().getTarget().getReplicationSlots(), "kept after a failure too; names that could break SQL are dropped");
         for (Phase phase : List.of(Phase.CatchingUp, Phase.Cutover)) {
             PostgresUpgrade at = at(phase);
             at.getStatus().setTarget(replicating.getStatus().getTarget());
@@ -116,6 +116,7 @@ class AptibleLogicalPlatformTest {
         upgrade.getStatus().setFailedPhase(Phase.CatchingUp);
         StepSpec first = step(upgrade);
         assertEquals("logical-cleanup.sh", env(first, "INNER_SCRIPT"));
+        assertEquals("source target?", env(first, "TUNNELS"), "a replica already gone must not keep the source frozen");
         assertInstanceOf(SharesWorkFiles.class, first.kind());
 
         StepStatus cleaned = new StepStatus();

@@ -16,7 +16,7 @@ import dev.pgupgrade.steps.Verdict;
  */
 public class Tunnels<R extends StepResult> implements StepKind<R> {
     public static final String INNER_SCRIPT = "INNER_SCRIPT";
-    /** "source", "target" or "source target". */
+    /** "source", "target" or "source target"; "target?": the target only if it exists (a rollback's). */
     public static final String WHICH = "TUNNELS";
 
     private final StepKind<R> inner;

@@ -19,11 +19,13 @@ open_held() {
   # read-write: opening does not wait for psql, and the fifo never reaches its end while we hold it
   exec {fd}<>"$dir/$k.in"
   HELD_FDS+=("$fd")
-  ( session_at "$SOURCE_URL" "the source server" "$db"
+  # the session must see the fifo's end once close_held lets go of it: it holds no writer of its own
+  ( for fd in "${HELD_FDS[@]}"; do exec {fd}>&-; done
+    session_at "$SOURCE_URL" "the source server" "$db"
     exec psql -X -q -A -t < "$dir/$k.in" ) > "$dir/$k.out" 2> "$dir/$k.err" &
   HELD_PROCS+=($!)
   echo $! > "$dir/$k.proc"
-  held_request "$dir" "$db" "$dir/$k.pid" "$dir/$k.pid.err" -c "select pg_backend_pid()"
+  held_request "$dir" "$db" "$dir/$k.pid" "$dir/$k.pid.err" -c "select pg_backend_pid()" || true
   HELD_PID=$(tr -cd '0-9' < "$dir/$k.pid")
   [[ -n $HELD_PID ]] || die "cannot open a verification session in database $(shown "$db") of the source: $(first_line_of "$dir/$k.pid.err")"
 }
@@ -42,7 +44,11 @@ close_held() {
 first_line_of() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | head -n 1 | sed -E 's/^psql:[^ ]* //' || true; }
 
 # _held_quote TEXT: TEXT as a single-quoted psql meta-command argument
-_held_quote() { local s=${1//\\/\\\\}; printf "'%s'" "${s//\'/\'\'}"; }
+_held_quote() {
+  local s=${1//\\/\\\\}
+  s=${s//$'\n'/\\n}; s=${s//$'\r'/\\r}; s=${s//$'\t'/\\t}
+  printf "'%s'" "${s//\'/\'\'}"
+}
 
 # held_request DIR DB OUT ERR psql-args...: what `psql psql-args... > OUT 2> ERR` would do in database
 # DB, sent to its held session instead. Understood: -v NAME=VALUE, -f FILE, -c SQL, -0, -z, -F SEP

@@ -34,5 +34,6 @@ select 'largeobjects', count(*)::text from pg_largeobject_metadata
 order by 1, 2;
 select exists (select 1 from pg_extension where extname = 'pglogical') as has_pglogical \gset
 \if :has_pglogical
-select 'pglogicalnode', n.node_name from pglogical.local_node l join pglogical.node n using (node_id);
+select 'pglogicalnode', replace(replace(replace(replace(n.node_name, '\', '\\'), E'\t', '\t'), E'\n', '\n'), E'\r', '\r')
+  from pglogical.local_node l join pglogical.node n using (node_id);
 \endif

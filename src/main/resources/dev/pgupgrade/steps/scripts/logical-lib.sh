@@ -99,7 +99,7 @@ drop_subscriptions() {
 # ended first. One session: end the walsenders, drop what is free, until none is left (10 s at most).
 drop_slots() {
   local out=$LOGICAL_DIR/slots pattern="${LOGICAL_NAME}\\_%" listed=
-  [[ $LOGICAL_REPLICATION == ours ]] || { pattern=; listed=${REPLICA_SLOTS// /,}; }
+  [[ $LOGICAL_REPLICATION == ours ]] || { pattern=; listed=$(replica_slot_list | paste -sd,); }
   on_source "" -v pattern="$pattern" -v listed="$listed" > "$out" 2> "$out.err" <<'SQL' || die "cannot drop the replication slots on the source: $(first_error "$out.err")"
 select set_config('pgupgrade.pattern', :'pattern', false) as ignored, set_config('pgupgrade.slots', :'listed', false) as ignored \gset
 create temporary view ours as select * from pg_catalog.pg_replication_slots

@@ -30,12 +30,16 @@ while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
     count=$((count + 1))
     [[ $slot =~ ^[A-Za-z0-9_]{1,63}$ ]] || die "the $kind subscription in database $(shown "$db") of the replica reads a slot whose name pgupgrade does not handle (only letters, digits and _)"
     [[ $enabled == t ]] || die "the $kind subscription in database $(shown "$db") of the replica is disabled: the replica does not follow the source"
-    printf '%s\t%s\t%s\n' "$slot" "$oid" "$kind" >> "$LOGICAL_DIR/replica-slots"
+      printf '%s\t%s\t%s\n' "$slot" "$oid" "$kind" >> "$LOGICAL_DIR/replica-slots"
   done < "$LOGICAL_DIR/subs"
   ((count > 0)) || die "database $(shown "$db") of the source has no subscription on the replica: aptible db:replicate --logical did not replicate it, so the replica would miss its data"
   ((count == 1)) || die "database $(shown "$db") has $count subscriptions on the replica; pgupgrade handles one per database"
 done < "$LOGICAL_DIR/databases"
 REPLICA_SLOTS=$(cut -f1 "$LOGICAL_DIR/replica-slots" | sort -u | paste -sd' ')
+# reported from here on, also by a failure below: status keeps them for the rollback to drop; and
+# what else it put on the source, in the working files (note_provider_objects), for the same reason
+result_str slots "$REPLICA_SLOTS"
+note_provider_objects
 # each slot exists on the source, in the database its subscription is in
 replica_slot_oids
 while IFS=$'\t' read -r slot oid kind; do
@@ -44,23 +48,30 @@ while IFS=$'\t' read -r slot oid kind; do
 done < "$LOGICAL_DIR/replica-slots"
 database_names "$LOGICAL_DIR/databases"
 
-# sync_state: "done total" tables of the replication in every database of the replica
+# sync_state: "done total pending" over every database of the replica: its tables synchronized, its
+# tables, and its subscriptions whose initial copy is not over. pglogical lists a table only once the
+# whole copy is over (its subscription-level row, sync_relname null, says how far that is), so 0 of 0
+# tables proves nothing while that row is not ready.
 sync_state() {
-  local done=0 total=0 d t
+  local done=0 total=0 pending=0 d t p file=$LOGICAL_DIR/sync
   while IFS= read -r -d '' _ && IFS= read -r -d '' db; do
-    read -r d t < <(on_target "$db" -F ' ' <<'SQL'
+    on_target "$db" -F ' ' > "$file" 2> "$file.err" <<'SQL' || die "cannot read the synchronization state of database $(shown "$db") on the replica: $(first_error "$file.err")"
 select exists (select 1 from pg_catalog.pg_extension where extname = 'pglogical') as pglogical \gset
 \if :pglogical
-select count(*) filter (where sync_status in ('r', 'y')), count(*) from pglogical.local_sync_status where sync_relname is not null;
+select count(*) filter (where sync_relname is not null and sync_status in ('r', 'y')), count(*) filter (where sync_relname is not null),
+       count(*) filter (where sync_relname is null and sync_status <> 'r')
+  from pglogical.local_sync_status;
 \else
-select count(*) filter (where r.srsubstate = 'r'), count(*) from pg_catalog.pg_subscription_rel r join pg_catalog.pg_subscription s on s.oid = r.srsubid
+select count(*) filter (where r.srsubstate = 'r'), count(*), 0 from pg_catalog.pg_subscription_rel r
+  join pg_catalog.pg_subscription s on s.oid = r.srsubid
  where s.subdbid = (select oid from pg_catalog.pg_database where datname = current_database());
 \endif
 SQL
-    ) || die "cannot read the synchronization state of database $(shown "$db") on the replica"
-    done=$((done + d)); total=$((total + t))
+    read -r d t p < "$file"
+    [[ $d =~ ^[0-9]+$ && $t =~ ^[0-9]+$ && $p =~ ^[0-9]+$ ]] || die "internal: unreadable synchronization state of database $(shown "$db")"
+    done=$((done + d)); total=$((total + t)); pending=$((pending + p))
   done < "$LOGICAL_DIR/databases"
-  printf '%s %s\n' "$done" "$total"
+  printf '%s %s %s\n' "$done" "$total" "$pending"
 }
 
 stage "waiting until the replica has synchronized every table"
@@ -68,17 +79,16 @@ while :; do
   replication_look
   ((LOOK_SLOTS == $(wc -w <<< "$REPLICA_SLOTS"))) || die "a replication slot of the replica is gone from the source: the changes it kept are lost to the replica"
   ((LOOK_RETAINED <= max_retained)) || die "the replica's slots make the source keep $((LOOK_RETAINED / 1048576)) MiB of WAL, over spec.logical.maxRetainedWalMegabytes ($LOGICAL_MAX_RETAINED_MB): stopping before the source's disk fills"
-  read -r synced tables < <(sync_state)
+  sync_state > "$LOGICAL_DIR/sync.state"
+  read -r synced tables pending < "$LOGICAL_DIR/sync.state"
   printf 'PGUPGRADE_PROGRESS {"unit":"tables","done":%s,"total":%s,"estimated":false,"replication":%s}\n' "$synced" "$tables" "$LOOK_JSON" >&2
-  ((synced == tables)) && break
+  ((synced == tables && pending == 0)) && break
   sleep "$LOGICAL_LOOK_SECONDS"
 done
 finished=$(date +%s%N)
-tr ' ' '\n' <<< "$REPLICA_SLOTS" > "$LOGICAL_DIR/slot-names"
 result_num databases "$n"
 result_num tables "$tables"
 result_str kinds "$(cut -f3 "$LOGICAL_DIR/replica-slots" | sort -u | paste -sd,)"
-result_lines slots "$LOGICAL_DIR/slot-names" 1000
 result_num lagBytes "$LOOK_LAG"
 result_num durationMillis "$(( (finished - started) / 1000000 ))"
 succeed

@@ -13,20 +13,29 @@ for _slot in $REPLICA_SLOTS; do
 done
 unset _slot
 
+# replica_slot_list: the replication's slots, one per line: REPLICA_SLOTS, and those harvest_slots
+# read off the replica's subscriptions before they were dropped
+replica_slot_list() {
+  { tr ' ' '\n' <<< "$REPLICA_SLOTS"; cat "$LOGICAL_DIR/harvested-slots" 2>/dev/null; } | grep -E '^[A-Za-z0-9_]{1,63}$' | sort -u || true
+}
+
 replica_slots_where() {
   local list='' slot
-  for slot in $REPLICA_SLOTS; do list+="${list:+,}'$slot'"; done
+  for slot in $(replica_slot_list); do list+="${list:+,}'$slot'"; done
   if [[ -n $list ]]; then printf '%s in (%s)' "$1" "$list"; else printf 'false'; fi
 }
 
 # replica_slot_oids: SLOT_OIDS[slot] = the OID of the source database the slot reads
 declare -A SLOT_OIDS=()
 replica_slot_oids() {
-  local slot oid
+  local slot oid file=$LOGICAL_DIR/slot-oids
   SLOT_OIDS=()
+  on_source "" -F $'\t' -c "select slot_name, datoid from pg_replication_slots where $(replica_slots_where slot_name)" > "$file" 2> "$file.err" \
+    || die "cannot read the replication slots of the source: $(first_error "$file.err")"
   while IFS=$'\t' read -r slot oid; do
     [[ -n $slot ]] && SLOT_OIDS[$slot]=$oid
-  done < <(on_source "" -F $'\t' -c "select slot_name, datoid from pg_replication_slots where $(replica_slots_where slot_name)" 2>/dev/null)
+  done < "$file"
+  return 0
 }
 
 replica_slot_of() {
@@ -63,7 +72,10 @@ note_provider_objects() {
   while IFS= read -r -d '' db; do
     k=$(key "$db")
     on_target "$db" > "$LOGICAL_DIR/provider.$k.new" 2> "$list.err" <<'SQL' || die "cannot read the subscriptions of database $(shown "$db") on the replica: $(first_error "$list.err")"
-select distinct format('drop publication if exists %I;', p) from pg_catalog.pg_subscription s, unnest(s.subpublications) p
+-- one line each whatever the name (a newline in it would split a statement): the name travels hex-encoded
+select distinct format('select format(''drop publication if exists %%I'', convert_from(decode(%L, ''hex''), ''UTF8'')) \gexec',
+                       encode(convert_to(p, 'UTF8'), 'hex'))
+  from pg_catalog.pg_subscription s, unnest(s.subpublications) p
  where s.subdbid = (select oid from pg_catalog.pg_database where datname = current_database());
 select exists (select 1 from pg_catalog.pg_extension where extname = 'pglogical') as pglogical \gset
 \if :pglogical
@@ -81,6 +93,15 @@ SQL
   done < "$list"
 }
 
+# harvest_slots: the slots the replica's subscriptions read, added to LOGICAL_DIR/harvested-slots
+# (kept from step to step), so that the slots are dropped even when status never learnt them
+harvest_slots() {
+  local db
+  while IFS= read -r -d '' db; do
+    replica_subscriptions "$db" 2>/dev/null | cut -f2 | grep -E '^[A-Za-z0-9_]{1,63}$' >> "$LOGICAL_DIR/harvested-slots" || true
+  done < "$LOGICAL_DIR/replica-dbs"
+}
+
 # provider_file DB: the file of statements for source database DB (an empty file when none)
 provider_file() {
   local file; file=$LOGICAL_DIR/provider.$(key "$1").sql
@@ -94,6 +115,7 @@ provider_file() {
 drop_replica_subscriptions() {
   local list=$LOGICAL_DIR/replica-dbs db i=0 pids=()
   note_provider_objects
+  harvest_slots
   rm -f "$list".*.failed
   while IFS= read -r -d '' db; do
     i=$((i + 1))
