@@ -182,7 +182,7 @@ class AptibleLogicalTest {
      */
     @Test
     void aRollbackFromTheCutoverLeavesNothingBehind() throws Exception {
-        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent())) {
+        try (FakeAptible aptible = zonkyAptible()) {
             FakeAptible.Database source = source(aptible, "13", "17", "  logical: {catchUpTimeoutSeconds: 5}\n");
             Run gated = pgupgrade(aptible);
             assertEquals(ExitCodes.AWAITING_APPROVAL, gated.exitCode(), gated.output());
@@ -199,11 +199,7 @@ class AptibleLogicalTest {
             assertTrue(aptible.database("shop-db-next").isEmpty(), "the replica this upgrade created is deprovisioned");
             assertEquals(source.url(), aptible.config("shop-web").get("DATABASE_URL"));
             assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
-            assertEquals(0, longs(source, "template1", "select count(*) from pg_replication_slots").get(0), "slots left on the source");
-            for (String db : List.of("db", "ledger | 'q'", "postgres")) {
-                assertEquals(0, longs(source, db, "select count(*) from pg_publication").get(0), "publications left in " + db);
-            }
-            source.execute("db", "insert into orders (item) values ('after the rollback')");
+            assertSourceHoldsNothingOfTheReplication(source);
         }
     }
 
@@ -214,7 +210,7 @@ class AptibleLogicalTest {
      */
     @Test
     void aReplicaThatDiffersFromTheFrozenSourceIsCaughtAndRolledBack() throws Exception {
-        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent())) {
+        try (FakeAptible aptible = zonkyAptible()) {
             FakeAptible.Database source = source(aptible, "13", "17", "");
             Run gated = pgupgrade(aptible);
             assertEquals(ExitCodes.AWAITING_APPROVAL, gated.exitCode(), gated.output());
@@ -228,8 +224,7 @@ class AptibleLogicalTest {
             assertTrue(message.contains("differs from the frozen source") && message.contains("Entries"), message);
             assertEquals(source.url(), aptible.config("shop-web").get("DATABASE_URL"), "nobody is pointed at the replica");
             assertTrue(aptible.database("shop-db-next").isEmpty(), "the replica this upgrade created is deprovisioned");
-            assertEquals(0, longs(source, "template1", "select count(*) from pg_replication_slots").get(0), "slots left on the source");
-            source.execute("db", "insert into orders (item) values ('after the rollback')");
+            assertSourceHoldsNothingOfTheReplication(source);
         }
     }
 
@@ -240,7 +235,7 @@ class AptibleLogicalTest {
      */
     @Test
     void aReplicaThatCannotBeCheckedIsDeprovisionedWithItsSlots() throws Exception {
-        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent())) {
+        try (FakeAptible aptible = zonkyAptible()) {
             FakeAptible.Database source = source(aptible, "13", "17", "");
             aptible.hangTunnel("shop-db-next");
             Run run = pgupgrade(aptible);
@@ -260,7 +255,7 @@ class AptibleLogicalTest {
      */
     @Test
     void aReplicaGoneBeforeTheCutoverStillRollsBackCleanly() throws Exception {
-        try (FakeAptible aptible = FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent())) {
+        try (FakeAptible aptible = zonkyAptible()) {
             FakeAptible.Database source = source(aptible, "13", "17", "");
             Run gated = pgupgrade(aptible);
             assertEquals(ExitCodes.AWAITING_APPROVAL, gated.exitCode(), gated.output());
@@ -275,16 +270,26 @@ class AptibleLogicalTest {
 
             Run approved = pgupgrade(aptible, "--approve");
             assertEquals(ExitCodes.ROLLED_BACK, approved.exitCode(), approved.output());
-            assertEquals(0, longs(source, "template1", "select count(*) from pg_replication_slots").get(0), "slots left on the source");
-            assertEquals(0, longs(source, "template1", "select count(*) from pg_database where not datallowconn and datname <> 'template0'").get(0),
-                    "a source database left frozen");
             assertEquals(source.url(), aptible.config("shop-web").get("DATABASE_URL"));
             assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
-            for (String db : List.of("db", "ledger | 'q'", "postgres")) {
-                assertEquals(0, longs(source, db, "select count(*) from pg_publication").get(0), "publications left in " + db);
-            }
-            source.execute("db", "insert into orders (item) values ('after the rollback')");
+            assertSourceHoldsNothingOfTheReplication(source);
         }
+    }
+
+    /** A fake Aptible whose servers are the zonky builds (every major; native logical replication). */
+    private FakeAptible zonkyAptible() {
+        return FakeAptible.create(tmp.resolve("aptible"), PostgresServer.binDir("17").getParent().getParent());
+    }
+
+    /** After a rollback: no slot on the source, no publication in any of its databases, all of them open. */
+    private static void assertSourceHoldsNothingOfTheReplication(FakeAptible.Database source) throws SQLException {
+        assertEquals(0, longs(source, "template1", "select count(*) from pg_replication_slots").get(0), "slots left on the source");
+        assertEquals(0, longs(source, "template1", "select count(*) from pg_database where not datallowconn and datname <> 'template0'").get(0),
+                "a source database left frozen");
+        for (String db : List.of("db", "ledger | 'q'", "postgres")) {
+            assertEquals(0, longs(source, db, "select count(*) from pg_publication").get(0), "publications left in " + db);
+        }
+        source.execute("db", "insert into orders (item) values ('after the rollback')");
     }
 
     private static void assertNothingLeft(FakeAptible.Database source, FakeAptible.Database replica) throws SQLException {

@@ -87,9 +87,9 @@ for ((i = 0; ; i++)); do
 done
 declare -A HELD=()
 if $verify_in_freeze; then
-  stage "opening one verification session in every source database"
+  stage "opening ${VERIFY_PARALLELISM:-1} verification session(s) in every source database"
   while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
-    open_held "$dir/held" "$db"
+    open_held "$dir/held" "$db" "${VERIFY_PARALLELISM:-1}"
     HELD[$oid]=$HELD_PID
   done < "$LOGICAL_DIR/databases"
 fi

@@ -1,6 +1,6 @@
 -- Cutover of one source database, in one session inside it (logical-cutover.sh sets the psql
--- variables slot, timeout, publication, oids and held -- the pid of the verification's session kept
--- in the database, or empty -- and the environment logical-freeze.sh reads). Prints facts as
+-- variables slot, timeout, publication, oids and held -- the pids of the verification's sessions kept
+-- in the database, comma-separated, or empty -- and the environment logical-freeze.sh reads). Prints facts as
 -- "name<TAB>value" lines; writes the target's sequence values to setval.sql and the inventory to
 -- inventory.source (both in the working directory).
 \set ON_ERROR_STOP 1
@@ -11,7 +11,7 @@ select pg_backend_pid() as keep \gset
 -- ...and verified here, not assumed: who else is still in this database and could write?
 select 'others', count(*) from pg_stat_activity a
  where a.datname = current_database() and a.pid <> pg_backend_pid() and a.backend_type in ('client backend', 'walsender')
-   and a.pid::text is distinct from :'held'
+   and a.pid <> all (coalesce(string_to_array(nullif(:'held', ''), ','), '{}')::int[])
    and a.pid is distinct from (select active_pid from pg_replication_slots where slot_name = :'slot');
 select 'allowconn', datallowconn from pg_database where datname = current_database();
 -- every write to this database is in the WAL before this position; then a transaction of our own

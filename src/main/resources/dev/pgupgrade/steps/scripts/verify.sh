@@ -14,7 +14,7 @@
 #      VERIFY_FACTS_DIR, each database read at its snapshot in VERIFY_SNAPSHOTS (see pipeline.sh);
 #      "target" (Verifying) asks the target the stored questions and compares with the stored answers.
 #      VERIFY_HELD_DIR: platform aptible's cutover: every source database is frozen and read through the
-#      one session held in it (held-sessions.sh); SOURCE_URL then names template1, which stays open.
+#      sessions held in it (held-sessions.sh); SOURCE_URL then names template1, which stays open.
 #      VERIFY_PROVEN_DIR (under WORK_DIR): the proofs of the pipeline strategy's copy (pipeline.sh).
 #      When the source provably has not changed since the copy began, a table proven there is compared
 #      by its two hashes (the source's rows as they were sent, the target's as it committed them)
@@ -233,7 +233,7 @@ if [[ $sides == target ]]; then
 elif [[ -n ${VERIFY_HELD_DIR:-} ]]; then
   # frozen (no connection allowed): the databases a session is held in
   databases_z "$SOURCE_URL" "the source server" "not datistemplate" | while IFS= read -r -d '' db; do
-    [[ ! -p $VERIFY_HELD_DIR/$(key "$db").in ]] || printf '%s\0' "$db"
+    [[ ! -f $VERIFY_HELD_DIR/$(key "$db").sessions ]] || printf '%s\0' "$db"
   done > "$dir/databases.source"
 else
   databases_z "$SOURCE_URL" "the source server" "not datistemplate and datallowconn" > "$dir/databases.source"
