@@ -138,6 +138,19 @@ close_tunnels() {
 }
 on_exit close_tunnels
 
+# open_target WHAT ENVIRONMENT: a tunnel to TARGET_HANDLE in ENVIRONMENT (exports TARGET_URL) and the
+# server's version in TARGET_NUM and TARGET_VERSION; ends the step when it is not the TARGET_MAJOR
+# spec.target.version asks for. WHAT names it in messages ("the target database", "the replica").
+open_target() {
+  open_tunnel TARGET_URL "$TARGET_HANDLE" "$2"
+  TARGET_NUM=$(psql_at "$TARGET_URL" "$1" "show server_version_num")
+  TARGET_VERSION=$(psql_at "$TARGET_URL" "$1" "show server_version")
+  TARGET_VERSION=${TARGET_VERSION%% *}
+  if ((TARGET_NUM >= 100000)) && [[ $((TARGET_NUM / 10000)) != "$TARGET_MAJOR" ]]; then
+    die "$1 $TARGET_HANDLE runs PostgreSQL $TARGET_VERSION, not the $TARGET_MAJOR spec.target.version asks for"
+  fi
+}
+
 # --- apps -------------------------------------------------------------------------------------
 
 # each_app FUNCTION: calls FUNCTION HANDLE ENVIRONMENT VARIABLE for every line of $APPS.

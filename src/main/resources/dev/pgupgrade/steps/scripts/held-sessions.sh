@@ -31,7 +31,7 @@ open_held() {
     echo "$j" >> "$dir/$k.sessions"
     _held_send "$dir" "$k" "$j" "$dir/$k.$j.pid" "$dir/$k.$j.pid.err" "$(_held_translate -c "select pg_backend_pid()")" || true
     pid=$(tr -cd '0-9' < "$dir/$k.$j.pid" 2>/dev/null)
-    [[ -n $pid ]] || die "cannot open a verification session in database $(shown "$db") of the source: $(first_line_of "$dir/$k.$j.pid.err")"
+    [[ -n $pid ]] || die "cannot open a verification session in database $(shown "$db") of the source: $(first_error "$dir/$k.$j.pid.err")"
     pids+=${pids:+,}$pid
   done
   # shellcheck disable=SC2034 # read by the caller (logical-cutover.sh)
@@ -48,8 +48,6 @@ close_held() {
   done
   HELD_FDS=(); HELD_PROCS=()
 }
-
-first_line_of() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | head -n 1 | sed -E 's/^psql:[^ ]* //' || true; }
 
 # _held_quote TEXT: TEXT as a single-quoted psql meta-command argument
 _held_quote() {

@@ -214,6 +214,10 @@ url_in_database() {
   printf '%s://%s/%s%s' "$scheme" "${rest%%/*}" "$2" "$query"
 }
 
+# first_error FILE: psql's first error line, without the psql: prefix (never a URL or a password:
+# statements carrying one are sent with VERBOSITY terse, which prints no statement text)
+first_error() { grep -v '^[[:space:]]*$' "$1" | grep -m1 -E 'ERROR|FATAL|error' | sed -E 's/^psql:[^ ]* //; s/^(error: )//' || true; }
+
 # psql_at URL WHAT SQL: one value-only query (unaligned, tuples only). On failure the step dies with
 # libpq's own first error line (host, port and user at most: libpq never prints a password).
 psql_at() {

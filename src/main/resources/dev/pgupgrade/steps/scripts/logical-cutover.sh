@@ -17,7 +17,7 @@
 : "${SOURCE_URL:?}" "${TARGET_URL:?}" "${LOGICAL_CATCH_UP_TIMEOUT_SECONDS:?}"
 # Platform aptible: the replica's copy is Aptible's, made while the source took writes, so it is
 # compared here, row by row (verify.sh, VERIFY_MODE), once the source is frozen and the replica has
-# applied everything: through one session per database opened before the freeze and spared by it.
+# applied everything: through sessions opened in every database before the freeze and spared by it.
 verify_in_freeze=false
 [[ $LOGICAL_REPLICATION == replica && ${VERIFY_MODE:-off} != off ]] && verify_in_freeze=true
 on_exit close_held

@@ -50,9 +50,6 @@ on_target() { local db=$1; shift; ( session_at "$TARGET_URL" "the target server"
 # session_at URL WHAT DB: the environment of a session in database DB (empty: the URL's), for a subshell
 session_at() { use_url "$1" "$2"; [[ -z $3 ]] || export PGDATABASE=$3; }
 
-# first_error FILE: psql's first error line, without the psql: prefix (never a URL or a password:
-# statements carrying one are sent with VERBOSITY terse, which prints no statement text)
-first_error() { grep -v '^[[:space:]]*$' "$1" | grep -m1 -E 'ERROR|FATAL|error' | sed -E 's/^psql:[^ ]* //; s/^(error: )//' || true; }
 
 # source_databases FILE: "oid NUL name NUL" pairs of every source database logical replication covers
 source_databases() {

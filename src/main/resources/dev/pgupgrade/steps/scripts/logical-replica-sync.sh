@@ -30,7 +30,7 @@ while IFS= read -r -d '' oid && IFS= read -r -d '' db; do
     count=$((count + 1))
     [[ $slot =~ ^[A-Za-z0-9_]{1,63}$ ]] || die "the $kind subscription in database $(shown "$db") of the replica reads a slot whose name pgupgrade does not handle (only letters, digits and _)"
     [[ $enabled == t ]] || die "the $kind subscription in database $(shown "$db") of the replica is disabled: the replica does not follow the source"
-      printf '%s\t%s\t%s\n' "$slot" "$oid" "$kind" >> "$LOGICAL_DIR/replica-slots"
+    printf '%s\t%s\t%s\n' "$slot" "$oid" "$kind" >> "$LOGICAL_DIR/replica-slots"
   done < "$LOGICAL_DIR/subs"
   ((count > 0)) || die "database $(shown "$db") of the source has no subscription on the replica: aptible db:replicate --logical did not replicate it, so the replica would miss its data"
   ((count == 1)) || die "database $(shown "$db") has $count subscriptions on the replica; pgupgrade handles one per database"
@@ -40,13 +40,12 @@ REPLICA_SLOTS=$(cut -f1 "$LOGICAL_DIR/replica-slots" | sort -u | paste -sd' ')
 # what else it put on the source, in the working files (note_provider_objects), for the same reason
 result_str slots "$REPLICA_SLOTS"
 note_provider_objects
-# each slot exists on the source, in the database its subscription is in
-replica_slot_oids
+# each slot exists on the source, in the database its subscription is in (database_names reads SLOT_OIDS)
+database_names "$LOGICAL_DIR/databases"
 while IFS=$'\t' read -r slot oid kind; do
   [[ -n ${SLOT_OIDS[$slot]:-} ]] || die "the slot $slot the replica's $kind subscription reads does not exist on the source: the replica is not following this source"
   [[ ${SLOT_OIDS[$slot]} == "$oid" ]] || die "the slot $slot reads another database of the source than the one its subscription is in"
 done < "$LOGICAL_DIR/replica-slots"
-database_names "$LOGICAL_DIR/databases"
 
 # sync_state: "done total pending" over every database of the replica: its tables synchronized, its
 # tables, and its subscriptions whose initial copy is not over. pglogical lists a table only once the

@@ -8,6 +8,7 @@
 # they are dropped even once the replica is gone.
 # Slot names reach SQL text, so only [A-Za-z0-9_] is accepted (pglogical's and PostgreSQL's defaults).
 REPLICA_SLOTS=${REPLICA_SLOTS:-}
+_REPLICA_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)   # now: a relative path no longer holds after a cd
 for _slot in $REPLICA_SLOTS; do
   [[ $_slot =~ ^[A-Za-z0-9_]{1,63}$ ]] || die "internal: a replication slot name of the replica is not [A-Za-z0-9_]"
 done
@@ -155,7 +156,7 @@ drop_replica_providers() {
     file=$LOGICAL_DIR/provider.$(key "$db").sql
     [[ -s $file ]] || continue
     ( mkdir -p "$LOGICAL_DIR/provider" && cp "$file" "$LOGICAL_DIR/provider/provider.sql" && cd "$LOGICAL_DIR/provider" \
-      && on_source "$db" -f "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/logical-replica-provider.sql" ) > /dev/null 2> "$list.err" \
+      && on_source "$db" -f "$_REPLICA_SCRIPTS/logical-replica-provider.sql" ) > /dev/null 2> "$list.err" \
       || die "cannot remove the replication's objects in database $(shown "$db") of the source: $(first_error "$list.err")"
     echo "replication objects of the replica in $(escaped "$db")" >> "$LOGICAL_DIR/removed"
     rm -f "$file"
