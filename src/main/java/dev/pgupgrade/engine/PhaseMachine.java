@@ -35,7 +35,7 @@ public final class PhaseMachine {
             case CatchingUp -> ApprovalSpec.isRequired(spec.getApproval()) ? Phase.AwaitingApproval : Phase.ScalingDown;
             case AwaitingApproval -> Phase.ScalingDown;
             case ScalingDown -> LogicalSpec.isLogical(spec) ? Phase.Cutover : Phase.Dumping;
-            // on Aptible every table's rows are counted inside the cutover, the only moment both sides hold still
+            // on Aptible every row is compared inside the cutover, the only moment both sides hold still
             case Cutover -> Phase.Repointing;
             case Dumping -> Phase.Restoring;
             case Restoring -> VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.OFF ? Phase.Repointing : Phase.Verifying;

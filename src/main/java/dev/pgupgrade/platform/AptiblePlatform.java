@@ -4,7 +4,6 @@ import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
-import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.Names;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.Steps;
@@ -40,7 +39,7 @@ public final class AptiblePlatform implements UpgradePlatform {
         boolean apps = !spec.getAptible().getApps().isEmpty();
         boolean logical = LogicalSpec.isLogical(spec);
         return switch (phase) {
-            case Validating -> logical && !done(upgrade, Names.replicationCheckStep(upgrade.getStatus()))
+            case Validating -> logical && !StepRecords.succeeded(upgrade, Names.replicationCheckStep(upgrade.getStatus()))
                     ? new PhaseWork.RunStep(Tunnels.around(LogicalCheck.step(upgrade), spec, "source"))
                     : run(upgrade, phase, AptibleValidate.KIND, Aptible.apps(spec));
             case SchemaCheck -> DatabasePhases.schemaCheck(upgrade, tunnels);
@@ -74,17 +73,10 @@ public final class AptiblePlatform implements UpgradePlatform {
      * own step scales them to zero. A restarted driver never reads counts again once recorded.
      */
     private static PhaseWork scalingDown(PostgresUpgrade upgrade) {
-        String inventory = Names.inventoryStep(upgrade.getStatus());
-        boolean recorded = upgrade.getStatus().getSteps().stream()
-                .anyMatch(s -> inventory.equals(s.getName()) && s.getState() == StepState.Succeeded);
+        boolean recorded = StepRecords.succeeded(upgrade, Names.inventoryStep(upgrade.getStatus()));
         return new PhaseWork.RunStep(recorded ? Services.scale(upgrade, Phase.ScalingDown, "down") : Services.inventory(upgrade));
     }
 
-    /** Whether the step named {@code name} succeeded in this upgrade. */
-    private static boolean done(PostgresUpgrade upgrade, String name) {
-        return upgrade.getStatus() != null && upgrade.getStatus().getSteps().stream()
-                .anyMatch(s -> s.getName().equals(name) && s.getState() == StepState.Succeeded);
-    }
 
     private static PhaseWork noApps() {
         return new PhaseWork.NothingToDo("no apps declared");

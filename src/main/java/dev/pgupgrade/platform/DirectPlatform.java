@@ -5,7 +5,6 @@ import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
-import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.engine.PhaseMachine;
 import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.StepSpec;
@@ -31,7 +30,7 @@ public final class DirectPlatform implements UpgradePlatform {
         PostgresUpgradeSpec spec = upgrade.getSpec();
         Connections urls = (step, source, target) -> urls(step, spec, source, target);
         return switch (phase) {
-            case Validating -> LogicalSpec.isLogical(spec) && !done(upgrade, Names.replicationCheckStep(upgrade.getStatus()))
+            case Validating -> LogicalSpec.isLogical(spec) && !StepRecords.succeeded(upgrade, Names.replicationCheckStep(upgrade.getStatus()))
                     ? new PhaseWork.RunStep(urls(LogicalCheck.step(upgrade), spec, true, true))
                     : new PhaseWork.RunStep(urls(Validate.step(upgrade), spec, true, true));
             case Replicating -> new PhaseWork.RunStep(urls(LogicalCopy.step(upgrade), spec, true, true));
@@ -58,11 +57,6 @@ public final class DirectPlatform implements UpgradePlatform {
         };
     }
 
-    /** Whether the step named {@code name} succeeded in this upgrade. */
-    private static boolean done(PostgresUpgrade upgrade, String name) {
-        return upgrade.getStatus() != null && upgrade.getStatus().getSteps().stream()
-                .anyMatch(s -> s.getName().equals(name) && s.getState() == StepState.Succeeded);
-    }
 
     private static PhaseWork services(PostgresUpgradeSpec spec, PhaseWork.ServiceAction action) {
         return spec.getServices().isEmpty() ? new PhaseWork.NothingToDo("no services declared") : new PhaseWork.ServiceWork(action);

@@ -1,7 +1,6 @@
 package dev.pgupgrade.steps.aptible;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import dev.pgupgrade.api.Names;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
@@ -11,6 +10,7 @@ import dev.pgupgrade.steps.StepResult;
 import dev.pgupgrade.steps.StepSpec;
 import dev.pgupgrade.steps.Steps;
 import dev.pgupgrade.steps.Verdict;
+import dev.pgupgrade.steps.logical.Replication;
 import java.util.Optional;
 
 /**
@@ -21,8 +21,6 @@ import java.util.Optional;
  */
 public final class Replicate implements StepKind<Replicate.Result> {
     public static final Replicate KIND = new Replicate();
-    /** The base name the logical steps share (only used for their working files here). */
-    static final String LOGICAL_NAME = "LOGICAL_NAME";
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Result(boolean ok, String message, Integer targetVersionNum, String targetVersion, Boolean targetCreated,
@@ -34,7 +32,7 @@ public final class Replicate implements StepKind<Replicate.Result> {
 
     public static StepSpec step(PostgresUpgrade upgrade) {
         return Steps.of(upgrade, Phase.ProvisioningTarget, KIND, new Env().putAll(Aptible.common(upgrade.getSpec()))
-                .putAll(Provision.sizes(upgrade.getSpec())).put(LOGICAL_NAME, Names.replication(upgrade)).build(), true);
+                .putAll(Provision.sizes(upgrade.getSpec())).putAll(Replication.env(upgrade)).build(), true);
     }
 
     @Override

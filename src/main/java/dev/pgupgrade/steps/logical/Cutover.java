@@ -63,10 +63,18 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
     public static StepSpec step(PostgresUpgrade upgrade) {
         Env env = new Env().putAll(Replication.env(upgrade))
                 .put(CATCH_UP_TIMEOUT_SECONDS, LogicalSpec.catchUpTimeoutSeconds(Replication.spec(upgrade)));
-        if (upgrade.getSpec().getPlatform() == Platform.APTIBLE) {
-            env.putAll(Verify.Inputs.of(upgrade.getSpec().getVerification()).env());   // the replica is compared in the freeze
+        if (comparesInTheFreeze(upgrade.getSpec())) {
+            env.putAll(Verify.Inputs.of(upgrade.getSpec().getVerification()).env());
         }
         return Steps.of(upgrade, Phase.Cutover, KIND, env.build(), false);
+    }
+
+    /**
+     * Platform aptible: the replica's copy is Aptible's, made while the source took writes, so its rows are
+     * compared here, inside the freeze (the phase machine gives this route no Verifying of its own).
+     */
+    static boolean comparesInTheFreeze(PostgresUpgradeSpec spec) {
+        return spec.getPlatform() == Platform.APTIBLE && VerificationSpec.mode(spec.getVerification()) != VerificationSpec.Mode.OFF;
     }
 
     @Override
@@ -111,9 +119,8 @@ public final class Cutover implements StepKind<Cutover.Result>, SharesWorkFiles 
             problems.add(Figures.count(result.mismatchCount(), "difference") + " between the source's and the target's objects (DDL on the "
                     + "source during replication is not replicated)" + (mismatches.isEmpty() ? "" : ", first: " + mismatches.get(0)));
         }
-        // platform aptible: the replica's copy, compared inside the freeze
         Verdict verified = null;
-        if (spec.getPlatform() == Platform.APTIBLE && VerificationSpec.mode(spec.getVerification()) != VerificationSpec.Mode.OFF) {
+        if (comparesInTheFreeze(spec)) {
             verified = result.verify() == null ? Verdict.failed("the comparison of the frozen source with the replica did not report")
                     : Verify.KIND.judge(result.verify(), spec);
             if (!verified.ok()) {

@@ -1,13 +1,10 @@
 package dev.pgupgrade.steps.logical;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import dev.pgupgrade.api.LogicalSpec;
 import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
-import dev.pgupgrade.api.ReplicationStatus;
 import dev.pgupgrade.api.TargetStatus;
-import dev.pgupgrade.steps.Env;
 import dev.pgupgrade.steps.Figures;
 import dev.pgupgrade.steps.SharesWorkFiles;
 import dev.pgupgrade.steps.StatusFacts;
@@ -43,10 +40,8 @@ public final class ReplicaSync implements StepKind<ReplicaSync.Result>, SharesWo
     }
 
     public static StepSpec step(PostgresUpgrade upgrade) {
-        return Steps.of(upgrade, Phase.Replicating, KIND, new Env().putAll(Replication.env(upgrade))
-                .put(CatchUp.MAX_RETAINED_MB, LogicalSpec.maxRetainedWalMegabytes(Replication.spec(upgrade)))
-                .put(CatchUp.LOOK_SECONDS, 1)
-                .put(CatchUp.REPORTED_DATABASES, ReplicationStatus.MAX_DATABASES).build(), true);
+        // the catch-up's watch of the slots (lag, retained WAL and its limit, what progress names), looking every second
+        return Steps.of(upgrade, Phase.Replicating, KIND, CatchUp.env(upgrade, false, 1), true);
     }
 
     @Override

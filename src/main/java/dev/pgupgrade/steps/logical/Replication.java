@@ -10,8 +10,12 @@ import dev.pgupgrade.steps.EnvValue;
 import java.util.List;
 import java.util.Map;
 
-/** What every step of the logical strategy is given: the base name of our replication objects. */
-final class Replication {
+/**
+ * What every step of the logical strategy is given: the base name of our replication objects (and, on
+ * platform aptible, whose replication it is). Public for Aptible's ProvisioningTarget, whose step
+ * already works with the replica's replication.
+ */
+public final class Replication {
     static final String NAME = "LOGICAL_NAME";
 
     private Replication() {
@@ -21,7 +25,7 @@ final class Replication {
     static final String KIND = "LOGICAL_REPLICATION";
     static final String REPLICA_SLOTS = "REPLICA_SLOTS";
 
-    static Map<String, EnvValue> env(PostgresUpgrade upgrade) {
+    public static Map<String, EnvValue> env(PostgresUpgrade upgrade) {
         Env env = new Env().put(NAME, Names.replication(upgrade));
         if (upgrade.getSpec().getPlatform() == Platform.APTIBLE) {
             TargetStatus target = upgrade.getStatus() == null ? null : upgrade.getStatus().getTarget();
