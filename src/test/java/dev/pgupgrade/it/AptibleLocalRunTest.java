@@ -7,13 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pgupgrade.cli.ExitCodes;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.aptible.FakeAptible;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,23 +43,8 @@ class AptibleLocalRunTest {
               transfer: {strategy: stream}
             """;
 
-    private record Run(int exitCode, String output) {
-    }
-
-    private Run pgupgrade(FakeAptible aptible, String... extra) throws Exception {
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", classpath, "dev.pgupgrade.cli.Main", "run", "-f", tmp.resolve("upgrade.yaml").toString(),
-                "--secrets-dir", tmp.resolve("secrets").toString()));
-        command.addAll(List.of(extra));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().putAll(aptible.environment());
-        pb.environment().put("PATH", aptible.path());
-        pb.environment().put("APTIBLE_TUNNEL_TIMEOUT_SECONDS", "10");
-        Process p = pb.start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(3, TimeUnit.MINUTES));
-        return new Run(p.exitValue(), output);
+    private FakeAptible.Run pgupgrade(FakeAptible aptible, String... extra) throws Exception {
+        return aptible.pgupgradeRun(tmp.resolve("upgrade.yaml"), tmp.resolve("secrets"), 10, Duration.ofMinutes(3), extra);
     }
 
     @Test
@@ -77,13 +61,13 @@ class AptibleLocalRunTest {
             Files.createDirectories(tmp.resolve("secrets/aptible"));
             Files.writeString(tmp.resolve("secrets/aptible/token"), token);
 
-            Run gated = pgupgrade(aptible);
+            FakeAptible.Run gated = pgupgrade(aptible);
             assertEquals(ExitCodes.AWAITING_APPROVAL, gated.exitCode(), gated.output());
             assertTrue(gated.output().contains("waiting for approval; nothing is down yet"), gated.output());
             assertTrue(aptible.database("shop-db-16").isPresent(), "the target is provisioned before the gate");
             assertEquals(Map.of("web", 2), aptible.containerCounts("shop-web"));
 
-            Run approved = pgupgrade(aptible, "--approve");
+            FakeAptible.Run approved = pgupgrade(aptible, "--approve");
             assertEquals(ExitCodes.SUCCEEDED, approved.exitCode(), approved.output());
             FakeAptible.Database target = aptible.database("shop-db-16").orElseThrow();
             assertEquals(target.url(), aptible.config("shop-web").get("DATABASE_URL"));

@@ -10,19 +10,18 @@ import dev.pgupgrade.cli.ExitCodes;
 import dev.pgupgrade.testing.PostgresServer;
 import dev.pgupgrade.testing.WriteLoad;
 import dev.pgupgrade.testing.aptible.FakeAptible;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,21 +78,10 @@ class AptibleLogicalTest {
     }
 
     private Run pgupgrade(FakeAptible aptible, String... extra) throws Exception {
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", classpath, "dev.pgupgrade.cli.Main", "run", "-f", tmp.resolve("upgrade.yaml").toString(),
-                "--secrets-dir", tmp.resolve("secrets").toString()));
-        command.addAll(List.of(extra));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().putAll(aptible.environment());
-        pb.environment().put("PATH", aptible.path());
-        pb.environment().put("APTIBLE_TUNNEL_TIMEOUT_SECONDS", "20");
-        Process p = pb.start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES));
+        FakeAptible.Run run = aptible.pgupgradeRun(tmp.resolve("upgrade.yaml"), tmp.resolve("secrets"), 20, Duration.ofMinutes(5), extra);
         Path state = tmp.resolve("upgrade.state.json");
         JsonNode status = Files.exists(state) ? JSON.readTree(state.toFile()).path("status") : JSON.createObjectNode();
-        return new Run(p.exitValue(), output, status);
+        return new Run(run.exitCode(), run.output(), status);
     }
 
     /** A source with data in two databases (one named to need quoting), a sequence, and an app pointing at it. */

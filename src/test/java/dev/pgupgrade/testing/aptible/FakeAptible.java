@@ -121,6 +121,33 @@ public final class FakeAptible implements AutoCloseable {
         FakeAptibleState.update(home, s -> s.tokens.remove(token));
     }
 
+    /** How a {@link #pgupgradeRun} ended: its exit code and everything it printed. */
+    public record Run(int exitCode, String output) {
+    }
+
+    /**
+     * {@code pgupgrade run -f MANIFEST --secrets-dir SECRETS EXTRA...} as a user types it, in its own JVM,
+     * with this account's aptible first on PATH; fails the test if it runs longer than {@code timeout}.
+     */
+    public Run pgupgradeRun(Path manifest, Path secrets, int tunnelTimeoutSeconds, java.time.Duration timeout, String... extra)
+            throws IOException, InterruptedException {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", classpath, "dev.pgupgrade.cli.Main", "run", "-f", manifest.toString(), "--secrets-dir", secrets.toString()));
+        command.addAll(List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(environment());
+        pb.environment().put("PATH", path());
+        pb.environment().put("APTIBLE_TUNNEL_TIMEOUT_SECONDS", Integer.toString(tunnelTimeoutSeconds));
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("pgupgrade run took longer than " + timeout + ":\n" + output);
+        }
+        return new Run(p.exitValue(), output);
+    }
+
     /**
      * What db:replicate --logical sets up from now on: "native" (the default) or "pglogical" (needs every
      * server to load pglogical: a pg home whose majors are Debian's with postgresql-NN-pglogical).
