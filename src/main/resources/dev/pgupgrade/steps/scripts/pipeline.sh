@@ -8,9 +8,9 @@
 # post-data (indexes, constraints, triggers, materialized view contents) with pg_restore -j. Globals
 # and error classification as in the other strategies.
 # Proof: with PIPELINE_PROOF_DIR, the copy also proves the tables it can (pipeline-tables.sql says
-# which): the source's binary rows are hashed as they stream by (tee into md5sum), and once the
+# which): the source's binary rows are hashed (SHA-256, hash_stream) as they stream by (tee), and once the
 # target has committed them they are read back from the target and hashed again, while the table's
-# indexes build. A table's proof, DIR/<database key>/<oid>.proof, reads "SOURCE_MD5 TARGET_MD5 ROWS
+# indexes build. A table's proof, DIR/<database key>/<oid>.proof, reads "SOURCE_SHA256 TARGET_SHA256 ROWS
 # XID COLUMNS": the hashes, the rows the target's COPY loaded in its transaction XID (32 bits, as xmin
 # shows it) and the fingerprint of the target table's columns. Verifying compares the hashes instead
 # of reading the table on both servers, if the source provably did not change since the copy began
@@ -141,7 +141,7 @@ copy_worker() {
     if [[ -n $proven ]]; then
       # the source's rows hashed as they stream by; the hasher drains the fifo whatever happens to it,
       # so the copy never waits on the proof
-      { md5sum > "$proven.source" || { rm -f "$proven.source"; cat > /dev/null; }; } < "$proven.fifo" &
+      { hash_stream > "$proven.source" || { rm -f "$proven.source"; cat > /dev/null; }; } < "$proven.fifo" &
       local hasher=$!
       if ( src "$db"; psql -X -q -v ON_ERROR_STOP=1 "${snap[@]}" -c "$out" ) 2>> "$d.copy.log" | tee "$proven.fifo" \
           | ( tgt "$db"; psql -X -A -t -v ON_ERROR_STOP=1 -c "BEGIN" -c "TRUNCATE ONLY $table" -c "$in" \
@@ -174,17 +174,17 @@ copy_worker() {
 # rows read back in the order they were written (a fresh heap filled by one COPY; no synchronized scan
 # may start mid-table) and hashed, and its columns' fingerprint (table-columns.sql). With the source's
 # hash (P.source), the rows loaded and the loading transaction (P.loaded), they make the proof,
-# P.proof: "SOURCE_MD5 TARGET_MD5 ROWS XID COLUMNS_MD5". Anything missing or malformed: no proof.
+# P.proof: "SOURCE_SHA256 TARGET_SHA256 ROWS XID COLUMNS_MD5". Anything missing or malformed: no proof.
 read_back_proof() {
   local db=$1 d=$2 table=$3 list=$4 p=$5 source target rows xid columns
   target=$( ( tgt "$db"; export PGOPTIONS="$PGOPTIONS -c synchronize_seqscans=off"
-              psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table$list TO STDOUT (FORMAT binary)" ) 2>> "$d.proof.log" | md5sum | cut -d' ' -f1 ) \
+              psql -X -q -v ON_ERROR_STOP=1 -c "COPY $table$list TO STDOUT (FORMAT binary)" ) 2>> "$d.proof.log" | hash_stream ) \
     || return 0
   columns=$( (tgt "$db"; psql -X -q -A -t -v ON_ERROR_STOP=1 -v tbl="$table" -f "$here/table-columns.sql") 2>> "$d.proof.log" ) || return 0
-  source=$(cut -d' ' -f1 "$p.source" 2>/dev/null) || return 0
+  source=$(cat "$p.source" 2>/dev/null) || return 0
   rows=$(sed -n 's/^COPY \([0-9]*\)$/\1/p' "$p.loaded")
   xid=$(sed -n 's/^loaded \([0-9]*\)$/\1/p' "$p.loaded")
-  [[ $source =~ ^[0-9a-f]{32}$ && $target =~ ^[0-9a-f]{32}$ && $columns =~ ^[0-9a-f]{32}$ && $rows =~ ^[0-9]+$ && $xid =~ ^[0-9]+$ ]] \
+  [[ $source =~ ^[0-9a-f]{64}$ && $target =~ ^[0-9a-f]{64}$ && $columns =~ ^[0-9a-f]{32}$ && $rows =~ ^[0-9]+$ && $xid =~ ^[0-9]+$ ]] \
     || return 0
   printf '%s %s %s %s %s\n' "$source" "$target" "$rows" "$xid" "$columns" > "$p.proof"
   rm -f "$p.source" "$p.loaded"
