@@ -106,7 +106,9 @@ public final class HostileNames {
             statements.add("create sequence " + schema + "." + sequence);
             statements.add("create table " + schema + "." + table + " (id int primary key, " + column + " text, t int, "
                     + ident("row") + " int default nextval('" + (schema + "." + sequence).replace("'", "''") + "'))");
-            statements.add("insert into " + schema + "." + table + " (id, " + column + ", t) select g, 'v' || g || E'|\\n\\t', g * 7 from generate_series(1, 40) g");
+            // over a MiB: the pipeline streams it with its own COPY sessions (a smaller table goes through pg_dump's archive)
+            statements.add("insert into " + schema + "." + table + " (id, " + column + ", t) select g, 'v' || g || E'|\\n\\t' || repeat('p', 120), g * 7"
+                    + " from generate_series(1, 9000) g");
             tables.get(nasty).add(schema + "." + table);
         }
         // every hostile table name in one schema too
@@ -115,16 +117,17 @@ public final class HostileNames {
             statements.add("insert into public." + ident(name) + " select g, md5(g::text) from generate_series(1, 25) g");
             tables.get(nasty).add("public." + ident(name));
         }
-        // column orders a restore changes: by position, c and z would be swapped (same type), b and w not loadable
+        // column orders a restore changes: by position, c and z would be swapped (same type), b and w not loadable;
+        // both tables over a MiB, so that the pipeline's own COPY sessions, which name the columns, carry them
         statements.add("create table public.parent (id int primary key, a int, b text)");
         statements.add("create table public.child (c int) inherits (public.parent)");
         statements.add("alter table public.parent add column z int");
-        statements.add("insert into public.child (id, a, b, c, z) select g, g, 'b' || g, g * 1000, -g from generate_series(1, 50) g");
+        statements.add("insert into public.child (id, a, b, c, z) select g, g, 'b' || g || repeat('q', 60), g * 1000, -g from generate_series(1, 12000) g");
         statements.add("alter table public.child add primary key (id)");
         tables.get(nasty).add("public.child");
         statements.add("create table public.dropped (id int primary key, gone text, w int, x text)");
         statements.add("alter table public.dropped drop column gone");
-        statements.add("insert into public.dropped select g, g * 3, 'x' || g from generate_series(1, 20) g");
+        statements.add("insert into public.dropped select g, g * 3, 'x' || g || repeat('r', 80) from generate_series(1, 12000) g");
         tables.get(nasty).add("public.dropped");
         // foreign keys partitions inherit from their partitioned parent: the restore names its own clones
         statements.add("create table public.customers (id int primary key)");

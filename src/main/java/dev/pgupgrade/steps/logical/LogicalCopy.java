@@ -40,7 +40,7 @@ public final class LogicalCopy implements StepKind<LogicalCopy.Result>, SharesWo
         PostgresUpgradeSpec spec = upgrade.getSpec();
         return Steps.of(upgrade, Phase.Replicating, KIND, new Env().putAll(Replication.env(upgrade))
                 .put(REPLICA_IDENTITY_FULL, LogicalSpec.allowsReplicaIdentityFull(spec.getLogical()))
-                .putAll(Transfer.of(spec.getTransfer()).env())
+                .putAll(Restore.pipelineEnv(Transfer.of(spec.getTransfer())))
                 .putAll(Verify.Inputs.of(spec.getVerification()).env()).build(), false);
     }
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Restoring, strategy "pipeline": no dump of the tables on disk. Per database, one small archive holds
-# everything but the tables' rows (pg_dump -Fc --create with every table's data excluded): its
-# pre-data (tables, types, functions...) is restored first; then every table's rows are streamed with
-# COPY straight from the source into the target (binary where every column's type allows it),
-# TRANSFER_JOBS tables at a time, largest first, each worker taking the next table when it is free; then
-# the archive's data section (sequence values, large objects, extension configuration rows) and its
-# post-data (indexes, constraints, triggers, materialized view contents) with pg_restore -j. Globals
-# and error classification as in the other strategies.
+# Restoring, strategy "pipeline": no dump of the big tables on disk. Per database, one small archive
+# holds everything but the big tables' rows (pg_dump -Fc --create, uncompressed, with the data of
+# every table of PIPELINE_STREAM_MIN_BYTES or more excluded): its pre-data (tables, types,
+# functions...) is restored first; then every big table's rows are streamed with COPY straight from
+# the source into the target (binary where every column's type allows it), TRANSFER_JOBS tables at a
+# time, largest first, each worker taking the next table when it is free, and its indexes built as soon
+# as its rows are in; then the archive's data section (the small tables' rows, sequence values, large
+# objects, extension configuration rows) and its post-data (the other indexes, constraints, triggers,
+# materialized view contents) with pg_restore -j. A streamed table costs two psql sessions and a
+# pg_restore of its own, which for a table of a few pages is most of its time: the small ones go
+# through pg_restore -j as in the strategy "parallel". Globals and error classification as in the
+# other strategies.
 # Proof: with PIPELINE_PROOF_DIR, the copy also proves the tables it can (pipeline-tables.sql says
 # which): the source's binary rows are hashed (SHA-256, hash_stream) as they stream by (tee), and once the
 # target has committed them they are read back from the target and hashed again, while the table's
@@ -17,7 +21,8 @@
 # (no transaction id was assigned or ended on it in between, see source-xids) and the target's table
 # still holds exactly ROWS rows, all with xmin XID, under the same columns.
 # A table that could not be hashed has no proof, and Verifying reads it as before.
-# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM;
+# Env: SOURCE_URL, TARGET_URL (Secrets), WORK_DIR, RESULT_FILE, TRANSFER_JOBS, RESTORE_MAINTENANCE_WORK_MEM,
+#      PIPELINE_STREAM_MIN_BYTES (the smallest table streamed);
 #      PIPELINE_PROOF_DIR (under WORK_DIR), PIPELINE_PROOF_MIN_BYTES and PIPELINE_PROOF_MAX_MB (the sizes of
 #      the tables proven);
 #      PIPELINE_SNAPSHOTS, set only by logical-copy.sh: a directory with, per database (file named by
@@ -26,6 +31,7 @@
 : "${SOURCE_URL:?}" "${TARGET_URL:?}"
 
 jobs=$(transfer_jobs)
+stream_min_bytes=${PIPELINE_STREAM_MIN_BYTES:?}
 dir=$WORK_DIR/pipeline
 rm -rf "$dir"; mkdir -p "$dir"
 
@@ -87,9 +93,9 @@ read_table() {
 }
 
 # prepare_database I DB: everything the copy of database DB needs from the source, read while the
-# target is being prepared: its encoding, its tables (D.sized, D.tables), one small archive of
-# everything but the tables' rows (D.archive) and which of its entries belong to which table
-# (table_toc). Fails with the reason in D.prepare.err.
+# target is being prepared: its encoding, the tables to stream (D.sized; D.listed has them all), one
+# archive of everything but their rows (D.archive) and which of its entries belong to which streamed
+# table (table_toc). Fails with the reason in D.prepare.err.
 prepare_database() {
   local db=$1 d=$dir/db$2 encoding oid table size format columns provable
   # failed WHAT: the reason, with psql's first error line (never a URL), for the main loop to report
@@ -103,15 +109,20 @@ prepare_database() {
   local snap=() dump_snapshot
   mapfile -t -d '' snap < <(at_snapshot "$db")
   dump_snapshot=$(snapshot_of "$db")
-  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -v min_proof_bytes="$proof_min_bytes" -v max_proof_bytes="$proof_max_bytes" "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.sized" 2> "$d.prepare.err" \
+  ( src "$db"; psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -v min_proof_bytes="$proof_min_bytes" -v max_proof_bytes="$proof_max_bytes" "${snap[@]}" -f "$here/pipeline-tables.sql" ) > "$d.listed" 2> "$d.prepare.err" \
     || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
-  # every table's rows are left out of the archive (as pg_dump patterns: quoted, so they match exactly)
+  # the streamed tables' rows are left out of the archive (as pg_dump patterns: quoted, so they match
+  # exactly); a small table's stay in, restored with the data section
   local excluded=() bytes=0 count=0 provable
   while read_table; do
-    excluded+=("--exclude-table-data=$table"); bytes=$((bytes + size)); count=$((count + 1))
-  done < "$d.sized"
+    bytes=$((bytes + size))
+    ((size >= stream_min_bytes)) || continue
+    excluded+=("--exclude-table-data=$table"); count=$((count + 1))
+    printf '%s\0' "$oid" "$table" "$size" "$format" "$columns" "$provable"
+  done < "$d.listed" > "$d.sized"
   echo "$bytes" > "$d.bytes"; echo "$count" > "$d.count"
-  ( src "$db"; pg_dump --quote-all-identifiers -Fc --create ${dump_snapshot:+"$dump_snapshot"} "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
+  # uncompressed: it is read once, on this machine, and compressing the small tables' rows costs CPU the copy needs
+  ( src "$db"; pg_dump --quote-all-identifiers -Fc --compress=0 --create ${dump_snapshot:+"$dump_snapshot"} "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
     || { echo "pg_dump of database $(shown "$db") failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")" > "$d.prepare.err"; return 1; }
   table_toc "$db" "$d.sized" "$d.archive" 2> "$d.prepare.err" \
     || { failed "cannot list the indexes of database $(shown "$db") on the source"; return 1; }
@@ -260,9 +271,9 @@ while IFS= read -r -d '' db; do
   total=$(cat "$d.count")
   target_db=$(conninfo_dbname "$db")
   if [[ $total == 0 ]]; then
-    # nothing to stream (template1 and postgres, often): one pg_restore does it all, meanwhile
-    stage "database $(shown "$db"): no tables, restored in the background"
-    ( tgt; pg_restore --create -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" &
+    # nothing to stream (template1 and postgres, often; or only small tables): pg_restore does it all, meanwhile
+    stage "database $(shown "$db"): no table to stream, restored in the background, $jobs at a time"
+    ( tgt; pg_restore --create -j "$jobs" -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" &
     small+=($!)
     continue
   fi
@@ -282,8 +293,8 @@ while IFS= read -r -d '' db; do
   stop_reports
   progress items "$total" "$total"
 
-  stage "database $(shown "$db"): sequences, large objects and extension configuration rows"
-  ( tgt "$db"; pg_restore --section=data -d "$target_db" "$d.archive" ) 2> "$d.rest.err" || true
+  stage "database $(shown "$db"): the small tables' rows, sequences, large objects and extension configuration rows, $jobs at a time"
+  ( tgt "$db"; pg_restore --section=data -j "$jobs" -d "$target_db" "$d.archive" ) 2> "$d.rest.err" || true
 
   stage "database $(shown "$db"): the other indexes, constraints, triggers and materialized views, $jobs at a time"
   pg_restore -l "$d.archive" | grep -vxFf "$d.archive.early" > "$d.final.list" || true

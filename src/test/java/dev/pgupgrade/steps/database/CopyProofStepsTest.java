@@ -10,6 +10,7 @@ import dev.pgupgrade.api.VerificationSpec;
 import dev.pgupgrade.runner.StepJobBuilder;
 import dev.pgupgrade.steps.EnvValue;
 import dev.pgupgrade.steps.StepSpec;
+import dev.pgupgrade.steps.logical.LogicalCopy;
 import dev.pgupgrade.testing.Upgrades;
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +42,17 @@ class CopyProofStepsTest {
         StepSpec verify = Verify.step(upgrade);
         assertEquals(new EnvValue.Literal(Verify.COPY_PROOFS), verify.env().get(Verify.PROVEN_DIR));
         assertTrue(StepJobBuilder.usesWorkClaim(verify), "Verifying reads the proofs Restoring left on the work volume");
+    }
+
+    @Test
+    void thePipelineStreamsTablesOfAMebibyteOrMoreWhereverItRunsAndRestoresTheOthersFromItsArchive() {
+        EnvValue mebibyte = new EnvValue.Literal("1048576");
+        PostgresUpgrade upgrade = upgrade(TransferSpec.Strategy.PIPELINE, VerificationSpec.Mode.COUNTS, null);
+        assertEquals(mebibyte, restore(upgrade).env().get(Restore.STREAM_MIN_BYTES), "Restoring");
+        PostgresUpgrade logical = upgrade(TransferSpec.Strategy.LOGICAL, VerificationSpec.Mode.CHECKSUMS, null);
+        assertEquals(mebibyte, LogicalCopy.step(logical).env().get(Restore.STREAM_MIN_BYTES), "the logical strategy's copy runs pipeline.sh too");
+        PostgresUpgrade parallel = upgrade(TransferSpec.Strategy.PARALLEL, VerificationSpec.Mode.CHECKSUMS, null);
+        assertFalse(Restore.PARALLEL.step(parallel, Transfer.of(parallel.getSpec().getTransfer())).env().containsKey(Restore.STREAM_MIN_BYTES));
     }
 
     @Test
