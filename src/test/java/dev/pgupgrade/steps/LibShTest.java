@@ -73,6 +73,20 @@ class LibShTest {
         assertEquals(String.join("|", nz(host), nz(port), nz(user), nz(password), nz(db), nz(sslmode)) + "|", b.out());
     }
 
+    /** Either side of a copy's proof may hash with either implementation: both must be SHA-256 of the very bytes. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"hash_stream", "sha256_openssl", "sha256_coreutils"})
+    void everyStreamHashIsTheSha256OfTheBytes(String function) throws Exception {
+        byte[] bytes = new byte[3 * 1024 * 1024 + 17];
+        new java.util.Random(42).nextBytes(bytes);  // NULs, newlines and every other byte, as a binary COPY holds
+        Path stream = work.resolve("stream.bin");
+        Files.write(stream, bytes);
+        String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        Bash b = bash(function + " < \"$1\"", stream.toString());
+        assertEquals(0, b.exitCode(), b.err());
+        assertEquals(expected + "\n", b.out());
+    }
+
     @Test
     void aDatabaseNameInTheUrlIsDecodedWhateverItHolds() throws Exception {
         Bash b = bash("use_url \"$1\" url; printf '%s' \"$PGDATABASE\"", "postgresql://app:pw@db/we%27ird%22db%7C%0A%24(x)");

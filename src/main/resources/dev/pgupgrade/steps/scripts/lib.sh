@@ -425,10 +425,12 @@ escaped() {
 # for coreutils' sha256sum); Debian's postgres images have it (postgresql-common needs ssl-cert,
 # which needs openssl). Elsewhere coreutils' sha256sum: the same function, so the two sides of a
 # proof may even differ in which one they use.
+sha256_openssl() { openssl dgst -sha256 -r | cut -d' ' -f1; }
+sha256_coreutils() { sha256sum | cut -d' ' -f1; }
 if command -v openssl >/dev/null 2>&1; then
-  hash_stream() { openssl dgst -sha256 -r | cut -d' ' -f1; }
+  hash_stream() { sha256_openssl; }
 else
-  hash_stream() { sha256sum | cut -d' ' -f1; }
+  hash_stream() { sha256_coreutils; }
 fi
 
 # key NAME: a file-name-safe key of a (database) name, for the files steps keep per database
