@@ -62,6 +62,6 @@ public class LogicalSpec {
 
     /** Whether the spec asks for the online strategy. */
     public static boolean isLogical(PostgresUpgradeSpec spec) {
-        return TransferSpec.strategy(spec.getTransfer()) == TransferSpec.Strategy.LOGICAL;
+        return TransferSpec.strategy(spec) == TransferSpec.Strategy.LOGICAL;
     }
 }

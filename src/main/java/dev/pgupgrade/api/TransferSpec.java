@@ -33,10 +33,10 @@ public class TransferSpec {
 
     public static final String DEFAULT_MAINTENANCE_WORK_MEM = "256MB";
 
-    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default: per-database directory dumps restored with -j jobs), pipeline (tables COPY'd straight from source to target, jobs at a time, then indexes) or logical (online: copied and kept in sync by logical replication while the apps run, which stop only for the cutover; platform direct; see spec.logical).")
+    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default on platform aptible: per-database directory dumps restored with -j jobs), pipeline (default on platform direct: tables of 1 MiB or more COPY'd straight from source to target, jobs at a time, each one's indexes built as soon as its rows are in, and with verification checksums proven as they are copied; the smaller ones restored with -j jobs) or logical (online: copied and kept in sync by logical replication while the apps run, which stop only for the cutover; platform direct; see spec.logical).")
     private Strategy strategy;
 
-    @JsonPropertyDescription("Parallel jobs for the parallel strategy (default: the CPUs the step has).")
+    @JsonPropertyDescription("Sessions at a time for the parallel and pipeline strategies (default: the CPUs the step has).")
     @Min(1)
     @Max(64)
     private Integer jobs;
@@ -52,7 +52,17 @@ public class TransferSpec {
     public String getMaintenanceWorkMem() { return maintenanceWorkMem; }
     public void setMaintenanceWorkMem(String maintenanceWorkMem) { this.maintenanceWorkMem = maintenanceWorkMem; }
 
-    public static Strategy strategy(TransferSpec spec) {
-        return spec == null || spec.strategy == null ? Strategy.PARALLEL : spec.strategy;
+    /**
+     * The strategy spec.transfer names, or the platform's default: pipeline on direct, whose verified downtime
+     * is the shortest (it proves its large tables as it copies them, docs/performance.md); parallel on aptible,
+     * whose rehearsal times that strategy's own dump and restore, and whose source is reached through a
+     * db:tunnel that parallel no longer needs once its dump is done.
+     */
+    public static Strategy strategy(PostgresUpgradeSpec spec) {
+        TransferSpec transfer = spec == null ? null : spec.getTransfer();
+        if (transfer != null && transfer.strategy != null) {
+            return transfer.strategy;
+        }
+        return spec != null && spec.getPlatform() == Platform.APTIBLE ? Strategy.PARALLEL : Strategy.PIPELINE;
     }
 }

@@ -117,7 +117,7 @@ public final class UpgradeFigures {
 
         figures.add(figure(PHASE, who, 1, "phase", status.getPhase().name(),
                 "platform", spec == null || spec.getPlatform() == null ? "" : spec.getPlatform() == Platform.APTIBLE ? "aptible" : "direct",
-                "strategy", spec == null ? "" : TransferSpec.strategy(spec.getTransfer()).name().toLowerCase(Locale.ROOT)));
+                "strategy", spec == null ? "" : TransferSpec.strategy(spec).name().toLowerCase(Locale.ROOT)));
         int attempt = status.getAttempt() == null ? 1 : status.getAttempt();
         figures.add(figure(ATTEMPT, who, attempt));
         seconds(status.getStartedAt()).ifPresent(t -> figures.add(figure(STARTED, who, t)));

@@ -17,7 +17,7 @@ final class DatabasePhases {
 
     /** @param targetUser the target's connection role when the platform knows it, else null (the dump asks the target) */
     static PhaseWork dumping(PostgresUpgrade upgrade, Connections connections, String targetUser) {
-        TransferStrategy strategy = TransferStrategy.of(upgrade.getSpec().getTransfer());
+        TransferStrategy strategy = TransferStrategy.of(upgrade.getSpec());
         if (strategy.dump() == null) {
             return new PhaseWork.NothingToDo(strategy.withoutDump());
         }
@@ -26,7 +26,7 @@ final class DatabasePhases {
     }
 
     static PhaseWork restoring(PostgresUpgrade upgrade, Connections connections) {
-        TransferStrategy strategy = TransferStrategy.of(upgrade.getSpec().getTransfer());
+        TransferStrategy strategy = TransferStrategy.of(upgrade.getSpec());
         if (strategy.restore() == null) {
             return new PhaseWork.NothingToDo(strategy.withoutDump());
         }

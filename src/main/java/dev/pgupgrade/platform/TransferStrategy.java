@@ -1,5 +1,6 @@
 package dev.pgupgrade.platform;
 
+import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.steps.database.Dump;
 import dev.pgupgrade.steps.database.Restore;
@@ -14,7 +15,7 @@ import dev.pgupgrade.steps.database.Restore;
  * @param restoreReadsSource whether the restore reads the source too
  */
 record TransferStrategy(Dump dump, String withoutDump, Restore restore, boolean restoreReadsSource) {
-    static TransferStrategy of(TransferSpec spec) {
+    static TransferStrategy of(PostgresUpgradeSpec spec) {
         return switch (TransferSpec.strategy(spec)) {
             case DUMPALL -> new TransferStrategy(Dump.RUNBOOK, null, Restore.RUNBOOK, false);
             case PARALLEL -> new TransferStrategy(Dump.PARALLEL, null, Restore.PARALLEL, false);

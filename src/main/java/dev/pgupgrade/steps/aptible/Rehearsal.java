@@ -56,7 +56,7 @@ public final class Rehearsal implements StepKind<Rehearsal.Result> {
         String backup = RehearsalSpec.isEnabled(spec.getRehearsal()) ? spec.getRehearsal().getBackupId() : null;
         // The rehearsal times the strategy's own dump and restore; the streaming strategies have no
         // separate dump, so they are rehearsed as the runbook's (an upper bound).
-        boolean parallel = TransferSpec.strategy(spec.getTransfer()) == TransferSpec.Strategy.PARALLEL;
+        boolean parallel = TransferSpec.strategy(spec) == TransferSpec.Strategy.PARALLEL;
         Env env = new Env().putAll(Aptible.common(spec)).putAll(Provision.sizes(spec)).putAll(Transfer.of(spec.getTransfer()).env())
                 .put(PREFIX, Names.rehearsalPrefix(upgrade))
                 .put(STARTED_AT, String.valueOf(upgrade.getStatus().getStartedAt()))

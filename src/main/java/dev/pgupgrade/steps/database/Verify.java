@@ -81,7 +81,7 @@ public final class Verify implements StepKind<Verify.Result> {
      * Verifying, inside the downtime, need not read those tables again on both servers.
      */
     public static boolean copyProves(PostgresUpgradeSpec spec) {
-        return TransferSpec.strategy(spec.getTransfer()) == TransferSpec.Strategy.PIPELINE
+        return TransferSpec.strategy(spec) == TransferSpec.Strategy.PIPELINE
                 && VerificationSpec.mode(spec.getVerification()) == VerificationSpec.Mode.CHECKSUMS;
     }
 
