@@ -17,6 +17,7 @@ import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.platform.DirectPlatform;
 import dev.pgupgrade.platform.PhaseWork;
 import dev.pgupgrade.steps.EnvValue;
@@ -47,6 +48,13 @@ class UpgradeEngineTest {
 
     static PostgresUpgrade upgrade(String targetVersion) {
         return Upgrades.direct(targetVersion, GENERATION);
+    }
+
+    /** The upgrade with spec.transfer.strategy parallel (direct's default is pipeline, which has no Dumping step). */
+    static PostgresUpgrade parallel(PostgresUpgrade upgrade) {
+        upgrade.getSpec().setTransfer(new TransferSpec());
+        upgrade.getSpec().getTransfer().setStrategy(TransferSpec.Strategy.PARALLEL);
+        return upgrade;
     }
 
     static StepResults result(boolean ok, String message, Integer sourceVersionNum, String sourceVersion,
@@ -294,16 +302,30 @@ class UpgradeEngineTest {
 
         @Test
         void restoringIsNotRerunnable() {
-            PostgresUpgrade u = startedAndAt(Phase.Restoring, upgrade("17"));
+            PostgresUpgrade u = startedAndAt(Phase.Restoring, parallel(upgrade("17")));
             StepSpec step = assertInstanceOf(PhaseWork.RunStep.class, engine.work(u)).step();
             assertEquals("restoring-1", step.name());
             assertFalse(step.rerunnable());
-            // the default strategy (parallel) restores with pg_restore; only the target's URL reaches the step, with
+            // strategy parallel restores with pg_restore; only the target's URL reaches the step, with
             // the transfer's knobs, their defaults set here (0 jobs: as many as the step has CPUs)
             assertEquals("restore-parallel.sh", step.script());
             assertEquals(java.util.Set.of("TARGET_URL", "RESTORE_MAINTENANCE_WORK_MEM", "TRANSFER_JOBS"), step.env().keySet());
             assertEquals(EnvValue.of("0"), step.env().get("TRANSFER_JOBS"));
             assertEquals(EnvValue.of("256MB"), step.env().get("RESTORE_MAINTENANCE_WORK_MEM"));
+        }
+
+        @Test
+        void theDefaultStrategyIsPipelineOnDirectAndParallelOnAptible() {
+            PostgresUpgrade direct = startedAndAt(Phase.Restoring, upgrade("17"));
+            StepSpec step = assertInstanceOf(PhaseWork.RunStep.class, engine.work(direct)).step();
+            assertEquals("pipeline.sh", step.script());
+            assertTrue(step.env().containsKey("SOURCE_URL"), "the pipeline reads the source while it restores");
+            assertEquals(TransferSpec.Strategy.PIPELINE, TransferSpec.strategy(direct.getSpec()));
+            assertEquals(TransferSpec.Strategy.PARALLEL, TransferSpec.strategy(Upgrades.aptible("17", GENERATION).getSpec()));
+            PostgresUpgrade named = upgrade("17");
+            named.getSpec().setTransfer(new TransferSpec());
+            named.getSpec().getTransfer().setStrategy(TransferSpec.Strategy.DUMPALL);
+            assertEquals(TransferSpec.Strategy.DUMPALL, TransferSpec.strategy(named.getSpec()), "a strategy named in the spec is the one");
         }
 
         @Test
@@ -325,7 +347,7 @@ class UpgradeEngineTest {
 
     @Test
     void happyPathRunsEveryPhaseAndRecordsTheHistory() {
-        PostgresUpgrade u = upgrade("17");
+        PostgresUpgrade u = parallel(upgrade("17"));  // a strategy with a Dumping phase of its own
         u.setStatus(engine.initialize(u, T0));
         List<Phase> phases = new ArrayList<>(List.of(u.getStatus().getPhase()));
 

@@ -39,7 +39,8 @@ class DirectUpgradeResumeTest {
             UpgradeWorkspace ws = new UpgradeWorkspace(tmp)
                     .secret("source-db", "url", source.url("postgres"))
                     .secret("target-db", "url", target.url("postgres"))
-                    .directManifest("resumed", "17", "");
+                    // strategy parallel: the run dies once its Dumping step has ended (pipeline has none)
+                    .directManifest("resumed", "17", "  transfer: {strategy: parallel}\n");
 
             // First run: the same pieces pgupgrade run wires, with a store that dies once Restoring is recorded.
             StateFile state = ws.state();

@@ -30,7 +30,7 @@ class DirectUpgradeTest {
 
     /**
      * Every strategy on every pair would be slow; each strategy runs on at least one pair, the default
-     * (parallel, strategy left out of the manifest) on two. Expected restore errors: CREATE ROLE postgres,
+     * (pipeline on platform direct, strategy left out of the manifest) on two. Expected restore errors: CREATE ROLE postgres,
      * and for parallel also CREATE DATABASE postgres and template1 (pg_restore --create).
      */
     @ParameterizedTest(name = "PostgreSQL {0} -> {1}, strategy {2}")
@@ -96,7 +96,7 @@ class DirectUpgradeTest {
             Scrape metrics = Scrape.of(Files.readString(metricsFile));
             String[] who = {"namespace", "", "name", "shop-upgrade"};
             assertEquals(1.0, metrics.value("pgupgrade_upgrade_phase", "name", "shop-upgrade", "phase", "Succeeded", "platform", "direct",
-                    "strategy", "default".equals(strategy) ? "parallel" : strategy).orElseThrow(() -> new AssertionError(metrics.text())));
+                    "strategy", "default".equals(strategy) ? "pipeline" : strategy).orElseThrow(() -> new AssertionError(metrics.text())));
             assertEquals(restore.path("bytes").asDouble(), metrics.value("pgupgrade_moved_bytes", "name", "shop-upgrade", "phase", "Restoring").orElseThrow());
             assertEquals(0.0, metrics.value("pgupgrade_verification_mismatches", "name", "shop-upgrade", "phase", "Verifying").orElseThrow());
             double downtime = java.time.Duration.between(java.time.Instant.parse(step(status, "ScalingDown").path("startedAt").asText()),

@@ -10,6 +10,7 @@ import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.ServiceSpec;
 import dev.pgupgrade.api.SecretKeyRef;
 import dev.pgupgrade.api.StepStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.testing.ClusterSnapshot;
 import dev.pgupgrade.testing.LocalKubelet;
@@ -79,7 +80,8 @@ class OperatorEndToEndTest {
             });
             Operator operator = Operators.start(client, metrics);
             try (served) {
-                PostgresUpgrade upgrade = Upgrades.direct("17", null);
+                // strategy parallel: its Dumping Job is the one whose progress this test follows
+                PostgresUpgrade upgrade = Upgrades.withStrategy(Upgrades.direct("17", null), TransferSpec.Strategy.PARALLEL);
                 upgrade.getMetadata().setName("shop-upgrade");
                 upgrade.getMetadata().setNamespace(NS);
                 upgrade.getSpec().setServices(List.of(service("shop-api"), service("shop-worker")));

@@ -12,6 +12,7 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
 import dev.pgupgrade.api.ServiceStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.engine.Conditions;
 import dev.pgupgrade.engine.UpgradeEngine;
 import dev.pgupgrade.platform.DirectPlatform;
@@ -41,7 +42,8 @@ class OperatorFailureTest {
     Path tmp;
 
     private static PostgresUpgrade upgrade(String name, String version, boolean withService) {
-        PostgresUpgrade upgrade = Upgrades.direct(version, null);
+        // strategy parallel: these tests count and break the dump flow's Jobs, Dumping's among them
+        PostgresUpgrade upgrade = Upgrades.withStrategy(Upgrades.direct(version, null), TransferSpec.Strategy.PARALLEL);
         upgrade.getMetadata().setName(name);
         upgrade.getMetadata().setNamespace(NS);
         if (withService) {

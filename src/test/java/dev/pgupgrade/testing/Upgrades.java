@@ -33,11 +33,23 @@ public final class Upgrades {
     }
 
     /**
+     * The upgrade with spec.transfer.strategy set: a test that follows the dump flow's phases (Dumping, then
+     * Restoring) names parallel, since direct's default, pipeline, has no Dumping step.
+     */
+    public static PostgresUpgrade withStrategy(PostgresUpgrade upgrade, dev.pgupgrade.api.TransferSpec.Strategy strategy) {
+        dev.pgupgrade.api.TransferSpec transfer = new dev.pgupgrade.api.TransferSpec();
+        transfer.setStrategy(strategy);
+        upgrade.getSpec().setTransfer(transfer);
+        return upgrade;
+    }
+
+    /**
      * A direct upgrade to 17 named {@code name} in {@code namespace} with Deployment shop-api, and only
-     * the phases a fault test needs (no schema check, verification or analyze).
+     * the phases a fault test needs (no schema check, verification or analyze); strategy parallel, whose
+     * Dumping and Restoring Jobs the fault tests break one at a time.
      */
     public static PostgresUpgrade leanDirect(String name, String namespace) {
-        PostgresUpgrade upgrade = direct("17", null);
+        PostgresUpgrade upgrade = withStrategy(direct("17", null), dev.pgupgrade.api.TransferSpec.Strategy.PARALLEL);
         upgrade.getMetadata().setName(name);
         upgrade.getMetadata().setNamespace(namespace);
         dev.pgupgrade.api.ServiceSpec api = new dev.pgupgrade.api.ServiceSpec();
