@@ -73,6 +73,27 @@ class LibShTest {
         assertEquals(String.join("|", nz(host), nz(port), nz(user), nz(password), nz(db), nz(sslmode)) + "|", b.out());
     }
 
+    /** A pg_restore that stopped (not one that carried on past SQL errors) must reach the classifier as an ERROR line. */
+    @Test
+    void aStoppedPgRestoreBecomesAnErrorLineAndOneThatCarriedOnDoesNot() throws Exception {
+        String carriedOn = "pg_restore: error: could not execute query: ERROR:  database \"postgres\" already exists\n"
+                + "pg_restore: warning: errors ignored on restore: 1\n";
+        assertEquals(carriedOn, stopped(carriedOn), "its SQL errors are counted already");
+        String died = "pg_restore: error: a worker process died unexpectedly\n";
+        assertEquals(died + "ERROR:  pg_restore stopped (exit 1) before the data of database s\\nhop was restored: a worker process died unexpectedly\n",
+                stopped(died));
+        assertEquals("ERROR:  pg_restore stopped (exit 1) before the data of database s\\nhop was restored: no reason given\n", stopped(""));
+    }
+
+    /** What restore_stopped leaves in an error file that held {@code before}, for a database named "s", newline, "hop". */
+    private String stopped(String before) throws Exception {
+        Path err = work.resolve("restore.err");
+        Files.writeString(err, before);
+        Bash b = bash("restore_stopped 1 \"$1\" \"the data of database $(escaped \"$2\")\"", err.toString(), "s\nhop");
+        assertEquals(0, b.exitCode(), b.err());
+        return Files.readString(err);
+    }
+
     /** Either side of a copy's proof may hash with either implementation: both must be SHA-256 of the very bytes. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"hash_stream", "sha256_openssl", "sha256_coreutils"})

@@ -88,7 +88,8 @@ public final class HostileNames {
             server.execute("postgres", "create database " + ident(db) + " owner " + ident("role'q\"uote"));
             server.execute(db,
                     "create table plain (id int primary key, v text)",
-                    "insert into plain select g, 'row ' || g from generate_series(1, 30) g");
+                    // over a MiB: the pipeline streams it, so every hostile database name reaches its own sessions and files
+                    "insert into plain select g, 'row ' || g || repeat('p', 100) from generate_series(1, 10000) g");
             tables.computeIfAbsent(db, d -> new ArrayList<>()).add("public.plain");
         }
         String nasty = databases.get(0);
@@ -114,7 +115,7 @@ public final class HostileNames {
         // every hostile table name in one schema too
         for (String name : tableNames) {
             statements.add("create table public." + ident(name) + " (id int primary key, " + ident(name) + " text)");
-            statements.add("insert into public." + ident(name) + " select g, md5(g::text) from generate_series(1, 25) g");
+            statements.add("insert into public." + ident(name) + " select g, md5(g::text) || repeat('m', 60) from generate_series(1, 14000) g");
             tables.get(nasty).add("public." + ident(name));
         }
         // column orders a restore changes: by position, c and z would be swapped (same type), b and w not loadable;

@@ -419,6 +419,19 @@ escaped() {
   printf '%s' "$s" | tr -d '\000-\037'
 }
 
+# restore_stopped RC ERRFILE WHAT: after a pg_restore that exited RC (not 0), makes sure the error
+# classifier sees a failure. pg_restore exits 1 both when it carried on past SQL errors (it then says
+# "errors ignored on restore", and the ERROR lines are in ERRFILE already) and when it stopped: a
+# worker that died, an archive it could not read, a lost connection print only "pg_restore: error:"
+# lines, which are not counted as errors. Those get an ERROR line naming WHAT was not restored.
+restore_stopped() {
+  local rc=$1 err=$2 what=$3 why
+  grep -q 'errors ignored on restore' "$err" 2>/dev/null && return 0
+  why=$(grep -m1 '^pg_restore: error: ' "$err" 2>/dev/null | sed -E 's/^pg_restore: error: //' || true)
+  printf 'ERROR:  pg_restore stopped (exit %s) before %s was restored: %s\n' "$rc" "$what" "${why:-no reason given}" >> "$err"
+  return 0
+}
+
 # hash_stream: the SHA-256 of standard input, 64 hex digits. Both sides of a copy's proof hash a
 # stream as long as the table, so the fastest implementation at hand is taken: OpenSSL's, which uses
 # the CPU's SHA instructions (measured here: 0.5 s of CPU per GB against 1.3 s for md5sum and 2.7 s

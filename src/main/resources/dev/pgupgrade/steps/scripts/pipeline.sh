@@ -113,14 +113,14 @@ prepare_database() {
     || { failed "cannot list the tables of database $(shown "$db") on the source"; return 1; }
   # the streamed tables' rows are left out of the archive (as pg_dump patterns: quoted, so they match
   # exactly); a small table's stay in, restored with the data section
-  local excluded=() bytes=0 count=0 provable
+  local excluded=() bytes=0 count=0 listed=0 provable
   while read_table; do
-    bytes=$((bytes + size))
+    bytes=$((bytes + size)); listed=$((listed + 1))
     ((size >= stream_min_bytes)) || continue
     excluded+=("--exclude-table-data=$table"); count=$((count + 1))
     printf '%s\0' "$oid" "$table" "$size" "$format" "$columns" "$provable"
   done < "$d.listed" > "$d.sized"
-  echo "$bytes" > "$d.bytes"; echo "$count" > "$d.count"
+  echo "$bytes" > "$d.bytes"; echo "$count" > "$d.count"; echo "$listed" > "$d.listed.count"
   # uncompressed: it is read once, on this machine, and compressing the small tables' rows costs CPU the copy needs
   ( src "$db"; pg_dump --quote-all-identifiers -Fc --compress=0 --create ${dump_snapshot:+"$dump_snapshot"} "${excluded[@]}" -f "$d.archive" ) 2> "$d.archive.err" \
     || { echo "pg_dump of database $(shown "$db") failed: $(grep -m1 -E 'error|ERROR' "$d.archive.err")" > "$d.prepare.err"; return 1; }
@@ -174,7 +174,8 @@ copy_worker() {
     if [[ -s $d.sized.toc$n ]]; then
       stage "indexes and keys of $(escaped "$table")"
       # -j: a big table's indexes build side by side, on CPUs the other workers are done with
-      ( tgt "$db"; pg_restore -j "$jobs" -L "$d.sized.toc$n" -d "$(conninfo_dbname "$db")" "$d.archive" ) 2>> "$d.early.log" || true
+      ( tgt "$db"; pg_restore -j "$jobs" -L "$d.sized.toc$n" -d "$(conninfo_dbname "$db")" "$d.archive" ) 2>> "$d.early.log" \
+        || restore_stopped $? "$d.early.log" "the indexes of $(escaped "$table")"
     fi
     # a read back that failed leaves no proof: Verifying then reads the table itself
     [[ -z $readback ]] || { wait "$readback" || true; readback=; }
@@ -270,15 +271,25 @@ while IFS= read -r -d '' db; do
   bytes=$(( bytes + $(cat "$d.bytes") ))
   total=$(cat "$d.count")
   target_db=$(conninfo_dbname "$db")
-  if [[ $total == 0 ]]; then
-    # nothing to stream (template1 and postgres, often; or only small tables): pg_restore does it all, meanwhile
-    stage "database $(shown "$db"): no table to stream, restored in the background, $jobs at a time"
-    ( tgt; pg_restore --create -j "$jobs" -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" &
+  if [[ $total == 0 && $(cat "$d.listed.count") == 0 ]]; then
+    # no table at all (template1 and postgres, often): one pg_restore session does it, meanwhile
+    stage "database $(shown "$db"): no tables, restored in the background"
+    { ( tgt; pg_restore --create -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" \
+        || restore_stopped $? "$d.pre.err" "database $(escaped "$db")"; } &
     small+=($!)
     continue
   fi
+  if [[ $total == 0 ]]; then
+    # only small tables: pg_restore -j does it all, here (so that the target never has more than about
+    # $jobs sessions of this restore per database at a time)
+    stage "database $(shown "$db"): no table to stream, $(cat "$d.listed.count") small ones, $jobs at a time"
+    ( tgt; pg_restore --create -j "$jobs" -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" \
+      || restore_stopped $? "$d.pre.err" "database $(escaped "$db")"
+    continue
+  fi
   stage "database $(shown "$db"): everything but the tables' rows"
-  ( tgt; pg_restore --create --section=pre-data -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" || true
+  ( tgt; pg_restore --create --section=pre-data -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" \
+    || restore_stopped $? "$d.pre.err" "the schema of database $(escaped "$db")"
 
   stage "database $(shown "$db"): copying $total tables, $jobs at a time"
   : > "$dir/copied.txt"; : > "$d.copy.log"; : > "$d.early.log"
@@ -294,11 +305,13 @@ while IFS= read -r -d '' db; do
   progress items "$total" "$total"
 
   stage "database $(shown "$db"): the small tables' rows, sequences, large objects and extension configuration rows, $jobs at a time"
-  ( tgt "$db"; pg_restore --section=data -j "$jobs" -d "$target_db" "$d.archive" ) 2> "$d.rest.err" || true
+  ( tgt "$db"; pg_restore --section=data -j "$jobs" -d "$target_db" "$d.archive" ) 2> "$d.rest.err" \
+    || restore_stopped $? "$d.rest.err" "the small tables' rows of database $(escaped "$db")"
 
   stage "database $(shown "$db"): the other indexes, constraints, triggers and materialized views, $jobs at a time"
   pg_restore -l "$d.archive" | grep -vxFf "$d.archive.early" > "$d.final.list" || true
-  ( tgt; pg_restore -L "$d.final.list" --section=post-data -j "$jobs" -d "$target_db" "$d.archive" ) 2> "$d.final.log" || true
+  ( tgt; pg_restore -L "$d.final.list" --section=post-data -j "$jobs" -d "$target_db" "$d.archive" ) 2> "$d.final.log" \
+    || restore_stopped $? "$d.final.log" "the indexes and constraints of database $(escaped "$db")"
 done < "$dir/databases"
 for pid in "${small[@]}"; do wait "$pid" || true; done
 finished=$(date +%s%N)

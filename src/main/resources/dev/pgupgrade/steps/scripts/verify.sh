@@ -181,7 +181,7 @@ ask() {
 }
 
 # settle_proofs DB D: turns the target's answers about the tables the copy proved (the "proof" lines
-# of D.partN.target) into facts of both sides, "rows<TAB>key<TAB>stream=MD5" (D.settled.source,
+# of D.partN.target) into facts of both sides, "rows<TAB>key<TAB>stream=SHA256" (D.settled.source,
 # D.settled.target), when each table still holds exactly the rows its copy loaded, all written by the
 # copy's transaction, under the same columns, and the copy's two hashes agree. Fails, with the reasons
 # in D.changed, if one does not or did not answer: every table of the database is then read on both
@@ -197,7 +197,7 @@ settle_proofs() {
         print key ": its proof is unreadable" >> changed; close(file); next
       }
       close(file)
-      # p: source md5, target md5, rows loaded, loading transaction, columns fingerprint
+      # p: source hash, target hash (SHA-256), rows loaded, loading transaction, columns fingerprint
       if (columns != p[5]) print key ": its columns changed after the copy" >> changed
       else if (written != (p[3] == 0 ? "" : p[4] " " p[3]))
         print key ": the copy loaded " p[3] " rows in transaction " p[4] "; now, rows by writer: " (written == "" ? "none" : written) >> changed
