@@ -33,10 +33,10 @@ public class TransferSpec {
 
     public static final String DEFAULT_MAINTENANCE_WORK_MEM = "256MB";
 
-    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default on platform aptible: per-database directory dumps restored with -j jobs), pipeline (default on platform direct: tables of 1 MiB or more COPY'd straight from source to target, jobs at a time, each one's indexes built as soon as its rows are in, and with verification checksums proven as they are copied; the smaller ones restored with -j jobs) or logical (online: copied and kept in sync by logical replication while the apps run, which stop only for the cutover; platform direct; see spec.logical).")
+    @JsonPropertyDescription("dumpall (the runbook's file then psql), stream (no intermediate file), parallel (default on platform aptible: per-database directory dumps restored with -j jobs), pipeline (default on platform direct: tables of 1 MiB or more COPY'd straight from source to target, jobs at a time, each one's indexes built as soon as its rows are in, and with verification checksums those that can be are proven as they are copied; the smaller ones restored with -j jobs) or logical (online: copied and kept in sync by logical replication while the apps run, which stop only for the cutover; platform direct; see spec.logical).")
     private Strategy strategy;
 
-    @JsonPropertyDescription("Sessions at a time for the parallel and pipeline strategies (default: the CPUs the step has).")
+    @JsonPropertyDescription("Parallel jobs of the parallel and pipeline strategies: tables or archive entries at a time (default: the CPUs the step has).")
     @Min(1)
     @Max(64)
     private Integer jobs;
@@ -51,6 +51,16 @@ public class TransferSpec {
     public void setJobs(Integer jobs) { this.jobs = jobs; }
     public String getMaintenanceWorkMem() { return maintenanceWorkMem; }
     public void setMaintenanceWorkMem(String maintenanceWorkMem) { this.maintenanceWorkMem = maintenanceWorkMem; }
+
+    /** Sets spec.transfer.strategy to {@code strategy} where the spec names none (creating spec.transfer if need be). */
+    public static void withStrategyIfUnset(PostgresUpgradeSpec spec, Strategy strategy) {
+        if (spec.getTransfer() == null) {
+            spec.setTransfer(new TransferSpec());
+        }
+        if (spec.getTransfer().getStrategy() == null) {
+            spec.getTransfer().setStrategy(strategy);
+        }
+    }
 
     /**
      * The strategy spec.transfer names, or the platform's default: pipeline on direct, whose verified downtime

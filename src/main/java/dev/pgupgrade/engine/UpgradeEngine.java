@@ -7,6 +7,7 @@ import dev.pgupgrade.api.Phase;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.api.ServiceStatus;
 import dev.pgupgrade.api.StepState;
 import dev.pgupgrade.api.StepStatus;
@@ -345,7 +346,10 @@ public final class UpgradeEngine {
         status.setPhase(next);
         // From here on the upgrade works with this spec: the downtime began, or replication objects exist that it names
         if ((next == Phase.ScalingDown || next == Phase.Replicating) && status.getAcceptedSpec() == null) {
-            status.setAcceptedSpec(COPIER.convertValue(upgrade.getSpec(), PostgresUpgradeSpec.class));
+            // with the strategy it resolved to, so that a later version whose default differs goes on with the same
+            PostgresUpgradeSpec accepted = COPIER.convertValue(upgrade.getSpec(), PostgresUpgradeSpec.class);
+            TransferSpec.withStrategyIfUnset(accepted, TransferSpec.strategy(upgrade.getSpec()));
+            status.setAcceptedSpec(accepted);
         }
         if (!verdict.ok()) {
             status.setFailedPhase(phase);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pgupgrade.api.PostgresUpgrade;
 import dev.pgupgrade.api.PostgresUpgradeSpec;
 import dev.pgupgrade.api.PostgresUpgradeStatus;
+import dev.pgupgrade.api.TransferSpec;
 import dev.pgupgrade.engine.Conditions;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -26,8 +27,17 @@ final class SpecFreeze {
         if (status == null || status.getAcceptedSpec() == null || status.getPhase() == null || status.getPhase().isTerminal()) {
             return false;
         }
-        boolean differs = !JSON.valueToTree(upgrade.getSpec()).equals(JSON.valueToTree(status.getAcceptedSpec()));
-        upgrade.setSpec(JSON.convertValue(status.getAcceptedSpec(), PostgresUpgradeSpec.class));
+        PostgresUpgradeSpec accepted = JSON.convertValue(status.getAcceptedSpec(), PostgresUpgradeSpec.class);
+        // The strategy it began with: recorded since direct's default became pipeline; before, none was
+        // recorded and the default, on every platform, was parallel. Leaving spec.transfer.strategy out of
+        // the live spec is not a change.
+        TransferSpec.Strategy began = accepted.getTransfer() == null || accepted.getTransfer().getStrategy() == null
+                ? TransferSpec.Strategy.PARALLEL : accepted.getTransfer().getStrategy();
+        TransferSpec.withStrategyIfUnset(accepted, began);
+        PostgresUpgradeSpec live = JSON.convertValue(upgrade.getSpec(), PostgresUpgradeSpec.class);
+        TransferSpec.withStrategyIfUnset(live, began);
+        boolean differs = !JSON.valueToTree(live).equals(JSON.valueToTree(accepted));
+        upgrade.setSpec(accepted);
         return differs;
     }
 
