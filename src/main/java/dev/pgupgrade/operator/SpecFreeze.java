@@ -31,9 +31,8 @@ final class SpecFreeze {
         // The strategy it began with: recorded since direct's default became pipeline; before, none was
         // recorded and the default, on every platform, was parallel. Leaving spec.transfer.strategy out of
         // the live spec is not a change.
-        TransferSpec.Strategy began = accepted.getTransfer() == null || accepted.getTransfer().getStrategy() == null
-                ? TransferSpec.Strategy.PARALLEL : accepted.getTransfer().getStrategy();
-        TransferSpec.withStrategyIfUnset(accepted, began);
+        TransferSpec.withStrategyIfUnset(accepted, TransferSpec.Strategy.PARALLEL);
+        TransferSpec.Strategy began = accepted.getTransfer().getStrategy();
         PostgresUpgradeSpec live = JSON.convertValue(upgrade.getSpec(), PostgresUpgradeSpec.class);
         TransferSpec.withStrategyIfUnset(live, began);
         boolean differs = !JSON.valueToTree(live).equals(JSON.valueToTree(accepted));

@@ -50,13 +50,6 @@ class UpgradeEngineTest {
         return Upgrades.direct(targetVersion, GENERATION);
     }
 
-    /** The upgrade with spec.transfer.strategy parallel (direct's default is pipeline, which has no Dumping step). */
-    static PostgresUpgrade parallel(PostgresUpgrade upgrade) {
-        upgrade.getSpec().setTransfer(new TransferSpec());
-        upgrade.getSpec().getTransfer().setStrategy(TransferSpec.Strategy.PARALLEL);
-        return upgrade;
-    }
-
     static StepResults result(boolean ok, String message, Integer sourceVersionNum, String sourceVersion,
                               Integer targetVersionNum, String targetVersion, Integer errorCount, List<String> errorLines,
                               List<String> roles, List<String> databases, Long bytes, Long durationMillis, Integer dbCount) {
@@ -302,7 +295,7 @@ class UpgradeEngineTest {
 
         @Test
         void restoringIsNotRerunnable() {
-            PostgresUpgrade u = startedAndAt(Phase.Restoring, parallel(upgrade("17")));
+            PostgresUpgrade u = startedAndAt(Phase.Restoring, Upgrades.withStrategy(upgrade("17"), TransferSpec.Strategy.PARALLEL));
             StepSpec step = assertInstanceOf(PhaseWork.RunStep.class, engine.work(u)).step();
             assertEquals("restoring-1", step.name());
             assertFalse(step.rerunnable());
@@ -322,9 +315,7 @@ class UpgradeEngineTest {
             assertTrue(step.env().containsKey("SOURCE_URL"), "the pipeline reads the source while it restores");
             assertEquals(TransferSpec.Strategy.PIPELINE, TransferSpec.strategy(direct.getSpec()));
             assertEquals(TransferSpec.Strategy.PARALLEL, TransferSpec.strategy(Upgrades.aptible("17", GENERATION).getSpec()));
-            PostgresUpgrade named = upgrade("17");
-            named.getSpec().setTransfer(new TransferSpec());
-            named.getSpec().getTransfer().setStrategy(TransferSpec.Strategy.DUMPALL);
+            PostgresUpgrade named = Upgrades.withStrategy(upgrade("17"), TransferSpec.Strategy.DUMPALL);
             assertEquals(TransferSpec.Strategy.DUMPALL, TransferSpec.strategy(named.getSpec()), "a strategy named in the spec is the one");
         }
 
@@ -347,7 +338,8 @@ class UpgradeEngineTest {
 
     @Test
     void happyPathRunsEveryPhaseAndRecordsTheHistory() {
-        PostgresUpgrade u = parallel(upgrade("17"));  // a strategy with a Dumping phase of its own
+        // a strategy with a Dumping phase of its own (direct's default, pipeline, has none)
+        PostgresUpgrade u = Upgrades.withStrategy(upgrade("17"), TransferSpec.Strategy.PARALLEL);
         u.setStatus(engine.initialize(u, T0));
         List<Phase> phases = new ArrayList<>(List.of(u.getStatus().getPhase()));
 

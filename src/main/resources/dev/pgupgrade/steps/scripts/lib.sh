@@ -419,8 +419,8 @@ escaped() {
   printf '%s' "$s" | tr -d '\000-\037'
 }
 
-# restore_stopped RC ERRFILE WHAT: after a pg_restore that exited RC (not 0), makes sure the error
-# classifier sees a failure. pg_restore exits 1 both when it carried on past SQL errors (it then says
+# restore_stopped RC ERRFILE WHAT: after a pg_restore that exited RC (not 0), with ERRFILE holding its
+# standard error and nothing else's, makes sure the error classifier sees a failure. pg_restore exits 1 both when it carried on past SQL errors (it then says
 # "errors ignored on restore", and the ERROR lines are in ERRFILE already) and when it stopped: a
 # worker that died, an archive it could not read, a lost connection print only "pg_restore: error:"
 # lines, which are not counted as errors. Those get an ERROR line naming WHAT was not restored.

@@ -174,8 +174,9 @@ copy_worker() {
     if [[ -s $d.sized.toc$n ]]; then
       stage "indexes and keys of $(escaped "$table")"
       # -j: a big table's indexes build side by side, on CPUs the other workers are done with
-      ( tgt "$db"; pg_restore -j "$jobs" -L "$d.sized.toc$n" -d "$(conninfo_dbname "$db")" "$d.archive" ) 2>> "$d.early.log" \
-        || restore_stopped $? "$d.early.log" "the indexes of $(escaped "$table")"
+      # its own error file: the other workers' pg_restore runs must not answer for this one (restore_stopped)
+      ( tgt "$db"; pg_restore -j "$jobs" -L "$d.sized.toc$n" -d "$(conninfo_dbname "$db")" "$d.archive" ) 2> "$d.toc$n.early.log" \
+        || restore_stopped $? "$d.toc$n.early.log" "the indexes of $(escaped "$table")"
     fi
     # a read back that failed leaves no proof: Verifying then reads the table itself
     [[ -z $readback ]] || { wait "$readback" || true; readback=; }
@@ -269,9 +270,9 @@ while IFS= read -r -d '' db; do
   i=$((i + 1)); d=$dir/db$i
   wait "${prepared[$((i - 1))]}" || die "$(head -n 1 "$d.prepare.err")"
   bytes=$(( bytes + $(cat "$d.bytes") ))
-  total=$(cat "$d.count")
+  total=$(cat "$d.count"); listed=$(cat "$d.listed.count")
   target_db=$(conninfo_dbname "$db")
-  if [[ $total == 0 && $(cat "$d.listed.count") == 0 ]]; then
+  if [[ $total == 0 && $listed == 0 ]]; then
     # no table at all (template1 and postgres, often): one pg_restore session does it, meanwhile
     stage "database $(shown "$db"): no tables, restored in the background"
     { ( tgt; pg_restore --create -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" \
@@ -282,7 +283,7 @@ while IFS= read -r -d '' db; do
   if [[ $total == 0 ]]; then
     # only small tables: pg_restore -j does it all, here (so that the target never has more than about
     # $jobs sessions of this restore per database at a time)
-    stage "database $(shown "$db"): no table to stream, $(cat "$d.listed.count") small ones, $jobs at a time"
+    stage "database $(shown "$db"): no table to stream, $listed small ones, $jobs at a time"
     ( tgt; pg_restore --create -j "$jobs" -d "$(conninfo_dbname "${PGDATABASE:-postgres}")" "$d.archive" ) 2> "$d.pre.err" \
       || restore_stopped $? "$d.pre.err" "database $(escaped "$db")"
     continue
@@ -292,7 +293,7 @@ while IFS= read -r -d '' db; do
     || restore_stopped $? "$d.pre.err" "the schema of database $(escaped "$db")"
 
   stage "database $(shown "$db"): copying $total tables, $jobs at a time"
-  : > "$dir/copied.txt"; : > "$d.copy.log"; : > "$d.early.log"
+  : > "$dir/copied.txt"; : > "$d.copy.log"
   pids=()
   for ((w = 0; w < jobs; w++)); do
     copy_worker "$db" "$d" &
